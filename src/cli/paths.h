@@ -1,0 +1,12 @@
+/* Where the CLI finds its rootfs and seccomp policy when not told. */
+#ifndef NSRUN_CLI_PATHS_H
+#define NSRUN_CLI_PATHS_H
+
+#include <stddef.h>
+
+/* First existing candidate: $env_name, next to the executable, the source
+ * tree's build output, the installed data directory.  NULL if none. */
+const char *paths_find_rootfs(char *buf, size_t size);
+const char *paths_find_policy(char *buf, size_t size);
+
+#endif

@@ -1,0 +1,15 @@
+#ifndef NSRUN_CONFIG_H
+#define NSRUN_CONFIG_H
+
+#include "nsrun.h"
+
+#define NSRUN_DEFAULT_MEMORY (128ULL << 20)
+#define NSRUN_DEFAULT_PIDS 64
+#define NSRUN_DEFAULT_TIMEOUT_MS 10000
+#define NSRUN_MAX_TIMEOUT_MS (24ULL * 3600 * 1000)
+#define NSRUN_DEFAULT_OUTPUT_LIMIT (1ULL << 20)
+
+/* Pure checks of a caller's config; the first problem found is reported. */
+int config_validate(const struct nsrun_config *cfg, struct nsrun_error *err);
+
+#endif

@@ -1,0 +1,238 @@
+#include "mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom"};
+
+int mount_target_is_valid(const char *target)
+{
+	const char *p;
+
+	if (!target || target[0] != '/' || target[1] == '\0' || strlen(target) >= PATH_MAX / 2)
+		return 0;
+	for (p = target; *p; p++) {
+		if (p[0] == '/' && (p[1] == '/' || p[1] == '\0'))
+			return 0;
+		if (p[0] == '/' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+			return 0;
+		if (p[0] == '/' && p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Flags a remount inside a user namespace must keep: the kernel locks them
+ * on mounts inherited from a more privileged namespace (EPERM otherwise). */
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long flags = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		flags |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		flags |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		flags |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		flags |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		flags |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		flags |= MS_RELATIME;
+	return flags;
+}
+
+static int remount_ro(const char *path, unsigned long extra, struct nsrun_error *err)
+{
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | extra;
+
+	if (mount(NULL, path, NULL, flags | locked_flags(path), NULL) < 0)
+		return nsrun_err_sys(err, "remount %s read-only", path);
+	return 0;
+}
+
+static int bind_ro(const char *source, const char *target, struct nsrun_error *err)
+{
+	if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return nsrun_err_sys(err, "bind %s", target);
+	return remount_ro(target, MS_NODEV, err);
+}
+
+static int make_mount_target(const char *path, int directory, struct nsrun_error *err)
+{
+	int fd;
+
+	if (directory) {
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return nsrun_err_sys(err, "create mount point %s", path);
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return nsrun_err_sys(err, "create mount point %s", path);
+	close(fd);
+	return 0;
+}
+
+/* The script is opened again here, in the sandbox's own mount namespace (a
+ * bind source must belong to it), and must still be the file the
+ * supervisor checked: a symlink swapped in meanwhile is refused. */
+int mount_open_sources_in_child(struct mount_plan *plan, struct nsrun_error *err)
+{
+	struct stat st;
+
+	plan->script_fd = open(plan->script, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (plan->script_fd < 0)
+		return nsrun_err_sys(err, "open script %s", plan->script);
+	if (fstat(plan->script_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_dev != plan->script_dev || st.st_ino != plan->script_ino)
+		return nsrun_err(err, EPERM, "script %s changed while the sandbox was set up",
+				 plan->script);
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		plan->bind_fds[i] = open(plan->binds[i].source, O_PATH | O_CLOEXEC);
+		if (plan->bind_fds[i] < 0)
+			return nsrun_err_sys(err, "--bind-ro source %s", plan->binds[i].source);
+	}
+	return 0;
+}
+
+static void fd_path(int fd, char *buf, size_t size)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+static int mount_binds(const struct mount_plan *plan, struct nsrun_error *err)
+{
+	char target[PATH_MAX], source[64];
+	struct stat st;
+	int r;
+
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		const struct nsrun_bind *b = &plan->binds[i];
+
+		if (fstat(plan->bind_fds[i], &st) < 0)
+			return nsrun_err_sys(err, "--bind-ro source %s", b->source);
+		snprintf(target, sizeof(target), "%s%s", plan->rootfs, b->target);
+		if (strncmp(b->target, "/app/", 5) == 0) {
+			r = make_mount_target(target, S_ISDIR(st.st_mode), err);
+			if (r < 0)
+				return r;
+		}
+		fd_path(plan->bind_fds[i], source, sizeof(source));
+		r = bind_ro(source, target, err);
+		if (r < 0)
+			return nsrun_err_wrap(err, "--bind-ro %s:%s", b->source, b->target);
+	}
+	return 0;
+}
+
+/* /app is a small tmpfs so mount points for the script and extra files can
+ * be made without touching the shared rootfs; it is made read-only after. */
+static int mount_app(const struct mount_plan *plan, struct nsrun_error *err)
+{
+	char app[PATH_MAX], script[PATH_MAX], source[64];
+	int r;
+
+	snprintf(app, sizeof(app), "%s/app", plan->rootfs);
+	snprintf(script, sizeof(script), "%s%s", plan->rootfs, MOUNT_SCRIPT_TARGET);
+	if (mount("tmpfs", app, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,nr_inodes=256,mode=0755") < 0)
+		return nsrun_err_sys(err, "mount tmpfs on /app");
+	fd_path(plan->script_fd, source, sizeof(source));
+	r = make_mount_target(script, 0, err);
+	if (r == 0)
+		r = bind_ro(source, script, err);
+	if (r == 0)
+		r = mount_binds(plan, err);
+	if (r == 0)
+		r = remount_ro(app, MS_NODEV, err);
+	return r;
+}
+
+static int mount_dev(const char *rootfs, struct nsrun_error *err)
+{
+	char dev[PATH_MAX], node[PATH_MAX + 16], host[64];
+	static const char *const links[][2] = {
+		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	};
+	int r;
+
+	snprintf(dev, sizeof(dev), "%s/dev", rootfs);
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755") < 0)
+		return nsrun_err_sys(err, "mount tmpfs on /dev");
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		snprintf(node, sizeof(node), "%s/%s", dev, dev_nodes[i]);
+		snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
+		r = make_mount_target(node, 0, err);
+		if (r == 0 && mount(host, node, NULL, MS_BIND, NULL) < 0)
+			r = nsrun_err_sys(err, "bind %s", host);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		snprintf(node, sizeof(node), "%s/%s", dev, links[i][1]);
+		if (symlink(links[i][0], node) < 0)
+			return nsrun_err_sys(err, "symlink /dev/%s", links[i][1]);
+	}
+	return remount_ro(dev, MS_NOEXEC, err);
+}
+
+static int mount_proc(const char *rootfs, struct nsrun_error *err)
+{
+	char proc[PATH_MAX];
+
+	snprintf(proc, sizeof(proc), "%s/proc", rootfs);
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return nsrun_err_sys(err, "mount /proc");
+	return 0;
+}
+
+/* pivot_root(".", ".") stacks the old root under the new one; detaching
+ * it leaves nothing of the host reachable. */
+static int enter_rootfs(const char *rootfs, struct nsrun_error *err)
+{
+	if (chdir(rootfs) < 0)
+		return nsrun_err_sys(err, "chdir %s", rootfs);
+	if (sys_pivot_root(".", ".") < 0)
+		return nsrun_err_sys(err, "pivot_root %s", rootfs);
+	if (umount2(".", MNT_DETACH) < 0)
+		return nsrun_err_sys(err, "detach the old root");
+	if (chdir("/") < 0)
+		return nsrun_err_sys(err, "chdir /");
+	return remount_ro("/", MS_NODEV, err);
+}
+
+int mount_in_child(const struct mount_plan *plan, struct nsrun_error *err)
+{
+	int r;
+
+	/* First of all: nothing mounted below may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return nsrun_err_sys(err, "make / private");
+	/* pivot_root needs the new root to be a mount point. */
+	if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND, NULL) < 0)
+		return nsrun_err_sys(err, "bind rootfs %s", plan->rootfs);
+	r = mount_app(plan, err);
+	if (r == 0)
+		r = mount_dev(plan->rootfs, err);
+	/* proc can only be mounted while the host's fully visible /proc is still reachable. */
+	if (r == 0)
+		r = mount_proc(plan->rootfs, err);
+	if (r == 0)
+		r = enter_rootfs(plan->rootfs, err);
+	return r;
+}

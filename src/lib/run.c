@@ -1,0 +1,392 @@
+/* nsrun_run(): the supervisor.  Plans everything before clone (paths,
+ * policy, BPF, cgroup, id maps), releases the sandbox, watches it, and
+ * cleans up whatever happened. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "child.h"
+#include "config.h"
+#include "error.h"
+#include "monitor.h"
+#include "policy.h"
+#include "result.h"
+#include "sync.h"
+#include "util.h"
+
+#define CLONE_SANDBOX_FLAGS                                                                          \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+
+struct run_ctx {
+	const struct nsrun_config *cfg;
+	char rootfs[PATH_MAX];
+	struct child_plan plan;
+	struct cg_run cgroup;
+	bool have_cgroup;
+	int sync[2], in[2], out[2], err[2];
+	pid_t pid;
+	int pidfd;
+	uint64_t start_ms;
+};
+
+static const char *const base_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1",
+};
+
+static int rootfs_error(struct nsrun_error *err, const char *fmt, const char *a, const char *b)
+{
+	nsrun_err_sys(err, fmt, a, b);
+	return nsrun_err_hint(err, "build the rootfs with scripts/build-rootfs, or point --rootfs at one");
+}
+
+static int check_rootfs(struct run_ctx *ctx, struct nsrun_error *err)
+{
+	static const char *const needed[] = {"usr/bin/python3", "app", "proc", "dev", "tmp"};
+	int dirfd, missing = -1;
+
+	if (!realpath(ctx->cfg->rootfs, ctx->rootfs))
+		return rootfs_error(err, "rootfs %s%s", ctx->cfg->rootfs, "");
+	dirfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return rootfs_error(err, "rootfs %s%s", ctx->rootfs, "");
+	for (size_t i = 0; i < ARRAY_SIZE(needed) && missing < 0; i++)
+		if (faccessat(dirfd, needed[i], i == 0 ? X_OK : F_OK, 0) < 0)
+			missing = (int)i;
+	close(dirfd);
+	if (missing >= 0)
+		return rootfs_error(err, "rootfs %s: /%s", ctx->rootfs, needed[missing]);
+	ctx->plan.mounts.rootfs = ctx->rootfs;
+	return 0;
+}
+
+/* The caller must be able to read the script itself, and it must not be a
+ * symlink: the sandbox would otherwise be a way to read any host file. */
+static int check_script(struct run_ctx *ctx, struct nsrun_error *err)
+{
+	const char *path = ctx->cfg->script;
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return nsrun_err_sys(err, "script %s", path);
+	if (S_ISLNK(st.st_mode))
+		return nsrun_err(err, ELOOP, "script %s is a symbolic link; nsrun does not follow them",
+				 path);
+	if (!S_ISREG(st.st_mode))
+		return nsrun_err(err, EINVAL, "script %s is not a regular file", path);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return nsrun_err_sys(err, "script %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return nsrun_err(err, EINVAL, "script %s is not a regular file", path);
+	}
+	close(fd);
+	ctx->plan.mounts.script = path;
+	ctx->plan.mounts.script_dev = st.st_dev;
+	ctx->plan.mounts.script_ino = st.st_ino;
+	ctx->plan.mounts.binds = ctx->cfg->binds;
+	ctx->plan.mounts.n_binds = ctx->cfg->n_binds;
+	ctx->plan.mounts.script_fd = -1;
+	ctx->plan.mounts.bind_fds = calloc(ctx->cfg->n_binds + 1, sizeof(int));
+	if (!ctx->plan.mounts.bind_fds)
+		return nsrun_err(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static size_t count_strings(const char *const *list)
+{
+	size_t n = 0;
+
+	while (list && list[n])
+		n++;
+	return n;
+}
+
+static int build_command(struct run_ctx *ctx, struct nsrun_error *err)
+{
+	static const char *const head[] = {"python3", "-u", MOUNT_SCRIPT_TARGET};
+	size_t n_args = count_strings(ctx->cfg->args), n_env = count_strings(ctx->cfg->env);
+	char **argv = calloc(ARRAY_SIZE(head) + n_args + 1, sizeof(char *));
+	char **envp = calloc(ARRAY_SIZE(base_env) + n_env + 1, sizeof(char *));
+
+	ctx->plan.argv = argv;
+	ctx->plan.envp = envp;
+	if (!argv || !envp)
+		return nsrun_err(err, ENOMEM, "out of memory");
+	memcpy(argv, head, sizeof(head));
+	memcpy(argv + ARRAY_SIZE(head), ctx->cfg->args, n_args * sizeof(char *));
+	memcpy(envp, base_env, sizeof(base_env));
+	for (size_t i = 0; i < n_env; i++) {
+		const char *entry = ctx->cfg->env[i];
+
+		if (!strchr(entry, '=') || entry[0] == '=')
+			return nsrun_err(err, EINVAL, "environment entry '%s' is not NAME=VALUE", entry);
+		envp[ARRAY_SIZE(base_env) + i] = (char *)entry;
+	}
+	return 0;
+}
+
+static int compile_policy(struct run_ctx *ctx, struct nsrun_error *err)
+{
+	const char *path = ctx->cfg->seccomp_policy ? ctx->cfg->seccomp_policy : NSRUN_DEFAULT_POLICY;
+	struct nsrun_policy policy;
+	int r;
+
+	r = pol_load_file(path, &policy, err);
+	if (r < 0)
+		return r;
+	r = sc_compile(&policy, &ctx->plan.seccomp, err);
+	pol_free(&policy);
+	return r;
+}
+
+static int setup_cgroup(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun_error *err)
+{
+	struct cg_limits limits = {ctx->cfg->memory_bytes, ctx->cfg->pids_limit};
+	int r = cg_create(&limits, &ctx->cgroup, err);
+
+	if (r == 0) {
+		ctx->have_cgroup = true;
+		res->cgroup_mode = ctx->cgroup.memory_version == CG_V2 ? NSRUN_CGROUP_V2 : NSRUN_CGROUP_V1;
+		return 0;
+	}
+	if (!ctx->cfg->allow_no_memory_limit)
+		return r;
+	/* Opted out explicitly: reported through cgroup_mode NONE. */
+	res->cgroup_mode = NSRUN_CGROUP_NONE;
+	memset(err, 0, sizeof(*err));
+	return 0;
+}
+
+static int open_channels(struct run_ctx *ctx, struct nsrun_error *err)
+{
+	/* stdin is a socket so a write to an exited sandbox is EPIPE, not SIGPIPE. */
+	if (sync_pair(ctx->sync) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctx->in) < 0 ||
+	    pipe2(ctx->out, O_CLOEXEC) < 0 || pipe2(ctx->err, O_CLOEXEC) < 0)
+		return nsrun_err_sys(err, "create the sandbox's channels");
+	ctx->plan.sync_fd = ctx->sync[1];
+	ctx->plan.stdio[0] = ctx->in[1];
+	ctx->plan.stdio[1] = ctx->out[1];
+	ctx->plan.stdio[2] = ctx->err[1];
+	shutdown(ctx->in[1], SHUT_WR);
+	fcntl(ctx->out[0], F_SETFL, O_NONBLOCK);
+	fcntl(ctx->err[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void close_child_ends(struct run_ctx *ctx)
+{
+	close_fd(&ctx->sync[1]);
+	close_fd(&ctx->in[1]);
+	close_fd(&ctx->out[1]);
+	close_fd(&ctx->err[1]);
+}
+
+static int clone_sandbox(struct run_ctx *ctx, struct nsrun_error *err)
+{
+	ctx->pid = sys_clone3(CLONE_SANDBOX_FLAGS, &ctx->pidfd);
+	if (ctx->pid < 0) {
+		nsrun_err_sys(err, "create the sandbox's namespaces (clone3)");
+		return nsrun_err_hint(err, "this host may forbid unprivileged user namespaces: check "
+					   "sysctl user.max_user_namespaces and "
+					   "kernel.apparmor_restrict_unprivileged_userns");
+	}
+	if (ctx->pid == 0) {
+		close(ctx->sync[0]);
+		close(ctx->in[0]);
+		close(ctx->out[0]);
+		close(ctx->err[0]);
+		child_init_main(&ctx->plan);
+	}
+	close_child_ends(ctx);
+	return 0;
+}
+
+/* The child waits for GO, so it is in its cgroup and has its id maps
+ * before it runs a single step of setup, let alone the script. */
+static int release_sandbox(struct run_ctx *ctx, struct nsrun_error *err)
+{
+	int r = 0;
+
+	if (ctx->have_cgroup)
+		r = cg_attach(&ctx->cgroup, ctx->pid, err);
+	if (r == 0)
+		r = userns_write_maps(ctx->pid, &ctx->plan.ids, err);
+	if (r == 0 && sync_send_type(ctx->sync[0], SYNC_GO, 0) < 0)
+		r = nsrun_err_sys(err, "release the sandbox");
+	if (r == 0)
+		fcntl(ctx->sync[0], F_SETFL, O_NONBLOCK);
+	return r;
+}
+
+static int reap_init(struct run_ctx *ctx)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	while (waitid((idtype_t)P_PIDFD, (id_t)ctx->pidfd, &info, WEXITED) < 0)
+		if (errno != EINTR)
+			return W_EXITCODE(0, SIGKILL); /* reaped elsewhere (SIGCHLD ignored) */
+	if (info.si_code == CLD_EXITED)
+		return W_EXITCODE(info.si_status, 0);
+	return W_EXITCODE(0, info.si_status);
+}
+
+static void kill_and_reap(struct run_ctx *ctx)
+{
+	if (ctx->pid <= 0)
+		return;
+	sys_pidfd_send_signal(ctx->pidfd, SIGKILL);
+	reap_init(ctx);
+	ctx->pid = 0;
+}
+
+static void init_monitor(struct run_ctx *ctx, struct monitor *mon)
+{
+	const struct nsrun_config *cfg = ctx->cfg;
+
+	memset(mon, 0, sizeof(*mon));
+	mon->epfd = mon->timer_fd = -1;
+	mon->pidfd = ctx->pidfd;
+	mon->sync_fd = ctx->sync[0];
+	mon->cancel_fd = cfg->cancel_fd;
+	mon->timeout_ms = cfg->timeout_ms;
+	mon->out[0] = (struct mon_output){.fd = ctx->out[0], .sink_fd = cfg->stdout_fd,
+					  .limit = NSRUN_DEFAULT_OUTPUT_LIMIT};
+	mon->out[1] = (struct mon_output){.fd = ctx->err[0], .sink_fd = cfg->stderr_fd,
+					  .limit = NSRUN_DEFAULT_OUTPUT_LIMIT};
+	mon->in.src_fd = cfg->stdin_fd;
+	mon->in.dst_fd = ctx->in[0];
+	/* The monitor owns and closes these from now on. */
+	ctx->out[0] = ctx->err[0] = ctx->in[0] = ctx->sync[0] = -1;
+}
+
+static void take_output(struct mon_output *out, char **ret_buf, size_t *ret_len)
+{
+	*ret_buf = out->buf;
+	*ret_len = out->len;
+	out->buf = NULL;
+}
+
+static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun_error *err)
+{
+	struct run_facts facts;
+	struct cg_stats stats;
+	struct monitor mon;
+	int r;
+
+	init_monitor(ctx, &mon);
+	r = mon_init(&mon, err);
+	if (r == 0)
+		r = mon_run(&mon, err);
+	if (r < 0)
+		kill_and_reap(ctx);
+	memset(&facts, 0, sizeof(facts));
+	if (ctx->pid > 0)
+		facts.init_status = reap_init(ctx);
+	ctx->pid = 0;
+	res->wall_ms = monotonic_ms() - ctx->start_ms;
+	res->setup_ms = mon.exec_at_ms ? mon.exec_at_ms - ctx->start_ms : 0;
+	if (r == 0 && mon.have_error && !mon.have_status) {
+		*err = mon.child_error;
+		r = -(err->code ? err->code : EINVAL);
+	}
+	if (ctx->have_cgroup) {
+		cg_read_stats(&ctx->cgroup, &stats);
+		facts.oom_kill_count = stats.oom_kill_count;
+		res->memory_peak_bytes = stats.memory_peak_bytes;
+	}
+	facts.timed_out = mon.timed_out;
+	facts.cancel_signal = mon.cancel_signal;
+	facts.have_workload_status = mon.have_status;
+	facts.workload_status = mon.workload_status;
+	result_from_facts(&facts, res);
+	take_output(&mon.out[0], &res->stdout_buf, &res->stdout_len);
+	take_output(&mon.out[1], &res->stderr_buf, &res->stderr_len);
+	free(mon.out[0].buf);
+	free(mon.out[1].buf);
+	mon_close(&mon);
+	return r;
+}
+
+static int prepare(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun_error *err)
+{
+	int r = config_validate(ctx->cfg, err);
+
+	if (r == 0)
+		r = check_rootfs(ctx, err);
+	if (r == 0)
+		r = check_script(ctx, err);
+	if (r == 0)
+		r = build_command(ctx, err);
+	if (r == 0)
+		r = compile_policy(ctx, err);
+	if (r == 0)
+		r = setup_cgroup(ctx, res, err);
+	if (r == 0)
+		r = open_channels(ctx, err);
+	userns_plan(geteuid(), getegid(), &ctx->plan.ids);
+	ctx->plan.pids_limit = ctx->cfg->pids_limit;
+	return r;
+}
+
+static void cleanup(struct run_ctx *ctx)
+{
+	int *fds[] = {&ctx->sync[0], &ctx->sync[1], &ctx->in[0], &ctx->in[1],
+		      &ctx->out[0],  &ctx->out[1],  &ctx->err[0], &ctx->err[1]};
+
+	kill_and_reap(ctx);
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		close_fd(fds[i]);
+	close_fd(&ctx->pidfd);
+	if (ctx->have_cgroup)
+		cg_destroy(&ctx->cgroup);
+	sc_program_free(&ctx->plan.seccomp);
+	free(ctx->plan.argv);
+	free(ctx->plan.envp);
+	free(ctx->plan.mounts.bind_fds);
+}
+
+int nsrun_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct nsrun_error *err)
+{
+	struct run_ctx ctx;
+	int r;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(res, 0, sizeof(*res));
+	memset(err, 0, sizeof(*err));
+	ctx.cfg = cfg;
+	ctx.pidfd = -1;
+	for (int i = 0; i < 2; i++)
+		ctx.sync[i] = ctx.in[i] = ctx.out[i] = ctx.err[i] = -1;
+	ctx.start_ms = monotonic_ms();
+	r = prepare(&ctx, res, err);
+	if (r == 0)
+		r = clone_sandbox(&ctx, err);
+	if (r == 0)
+		r = release_sandbox(&ctx, err);
+	if (r == 0)
+		r = supervise(&ctx, res, err);
+	cleanup(&ctx);
+	if (r < 0)
+		nsrun_result_free(res);
+	return r;
+}

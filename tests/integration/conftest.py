@@ -1,0 +1,89 @@
+"""Fixtures for running the real nsrun binary on the real rootfs."""
+import os
+import pathlib
+import subprocess
+import textwrap
+
+import pytest
+
+CGROUP_ROOT = pathlib.Path("/sys/fs/cgroup")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--nsrun", required=True, help="path to the nsrun binary under test")
+    parser.addoption("--rootfs", required=True, help="the Python rootfs to run scripts in")
+
+
+class Runner:
+    """Runs scripts through nsrun and returns subprocess.CompletedProcess."""
+
+    def __init__(self, binary, rootfs, workdir):
+        self.binary = binary
+        self.rootfs = rootfs
+        self.workdir = workdir
+        self.count = 0
+
+    def script(self, source, name=None):
+        self.count += 1
+        path = self.workdir / (name or f"script{self.count}.py")
+        path.write_text(textwrap.dedent(source))
+        path.chmod(0o644)
+        return path
+
+    def command(self, script, *args, options=()):
+        return [self.binary, "--rootfs", self.rootfs, *options, str(script), *args]
+
+    def run(self, source, *args, options=(), timeout=60, **kwargs):
+        script = self.script(source) if isinstance(source, str) else source
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run(self.command(script, *args, options=options), capture_output=True,
+                              text=True, timeout=timeout, **kwargs)
+
+    def popen(self, source, *args, options=(), **kwargs):
+        script = self.script(source) if isinstance(source, str) else source
+        return subprocess.Popen(self.command(script, *args, options=options),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def nsrun_binary(request):
+    binary = os.path.abspath(request.config.getoption("--nsrun"))
+    if not os.access(binary, os.X_OK):
+        pytest.exit(f"nsrun binary {binary} is not executable", returncode=2)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def rootfs(request):
+    path = os.path.abspath(request.config.getoption("--rootfs"))
+    if not os.path.exists(os.path.join(path, "usr/bin/python3")):
+        pytest.exit(f"no rootfs at {path}: run scripts/build-rootfs", returncode=2)
+    return path
+
+
+@pytest.fixture
+def nsrun(nsrun_binary, rootfs, tmp_path):
+    return Runner(nsrun_binary, rootfs, tmp_path)
+
+
+def nsrun_cgroups():
+    """Every cgroup directory nsrun created that still exists on the host."""
+    found = set()
+    for top in CGROUP_ROOT.iterdir():
+        if top.is_dir():
+            found.update(str(p) for p in top.rglob("nsrun-*") if p.is_dir())
+    return found
+
+
+def processes_with(marker):
+    """Host pids whose command line contains marker."""
+    pids = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
