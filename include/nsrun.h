@@ -41,7 +41,7 @@ struct nsrun_bind {
 struct nsrun_config {
 	size_t struct_size; /* set by nsrun_config_init() */
 	enum nsrun_backend backend;
-	const char *rootfs;	    /* host directory holding the Python rootfs */
+	const char *rootfs;	    /* host directory holding the Python rootfs; NULL = installed one */
 	const char *script;	    /* host path, mounted read-only at /app/script.py */
 	const char *const *args;    /* script arguments, NULL-terminated (may be NULL) */
 	const char *const *env;	    /* extra "K=V" entries, NULL-terminated (may be NULL) */
@@ -50,7 +50,12 @@ struct nsrun_config {
 	uint64_t memory_bytes;	    /* cgroup memory limit; swap is always off */
 	uint64_t pids_limit;	    /* cgroup pids.max and RLIMIT_NPROC */
 	uint64_t timeout_ms;	    /* wall clock, from the moment the sandbox is released */
+	uint64_t cpu_time_ms;	    /* CPU time per process (RLIMIT_CPU); 0 = no limit */
+	uint64_t output_limit;	    /* bytes kept per stream; the rest is counted and dropped; 0 = no limit */
+	uint64_t nofile_limit;	    /* RLIMIT_NOFILE */
+	uint64_t tmpfs_bytes;	    /* > 0: a writable tmpfs of this size at /tmp (counts as memory) */
 	const char *seccomp_policy; /* OCI/Docker seccomp JSON; NULL = built-in default path */
+	const char *docker_image;   /* docker backend; NULL = the image imported from rootfs */
 	int allow_no_memory_limit;  /* run even when no cgroup can enforce the limits */
 	int stdin_fd;		    /* relayed through a pipe; -1 = empty stdin */
 	int stdout_fd;		    /* where the script's stdout is relayed; -1 = capture */
@@ -64,6 +69,7 @@ enum nsrun_status {
 	NSRUN_STATUS_SIGNALED,
 	NSRUN_STATUS_TIMEOUT,
 	NSRUN_STATUS_MEMORY_LIMIT,
+	NSRUN_STATUS_OUTPUT_LIMIT,
 	NSRUN_STATUS_CANCELLED,
 };
 
@@ -74,21 +80,28 @@ struct nsrun_result {
 	int exit_code;	   /* valid when the script exited; -1 otherwise */
 	int term_signal;   /* signal that ended the script, 0 if it exited */
 	int cancel_signal; /* signal number read from cancel_fd, if any */
-	int timed_out;
+	int timed_out;	   /* wall-clock or CPU-time limit */
+	int cpu_timed_out; /* the CPU-time limit (SIGXCPU / RLIMIT_CPU) ended it */
 	int oom_killed;	   /* from the cgroup's OOM-kill counter, not guessed */
 	uint64_t oom_kill_count;
 	uint64_t wall_ms;
-	uint64_t setup_ms;
+	uint64_t setup_ms; /* from nsrun_run() to the execve of Python */
+	uint64_t cpu_ms, user_ms, sys_ms;
 	uint64_t memory_peak_bytes;
 	enum nsrun_cgroup_mode cgroup_mode;
 	char *stdout_buf; /* captured output when stdout_fd == -1; free with nsrun_result_free */
 	size_t stdout_len;
 	char *stderr_buf;
 	size_t stderr_len;
+	uint64_t stdout_bytes; /* everything the script wrote, counted past the limit too */
+	uint64_t stderr_bytes;
+	int stdout_truncated;
+	int stderr_truncated;
 };
 
 struct nsrun_error {
 	int code;	/* errno value, 0 when not an OS error */
+	char kind[32];	/* "usage", "input", "rootfs", "policy", "cgroup_unavailable", ... */
 	char msg[240];	/* "context: detail" */
 	char hint[240]; /* how to fix it, may be empty */
 };
@@ -107,6 +120,16 @@ NSRUN_PUBLIC void nsrun_result_free(struct nsrun_result *res);
 NSRUN_PUBLIC int nsrun_result_exit_code(const struct nsrun_result *res);
 
 NSRUN_PUBLIC const char *nsrun_status_name(enum nsrun_status status);
+
+/* One line for people: "Execution timed out after 10 seconds.", ... */
+NSRUN_PUBLIC void nsrun_result_message(const struct nsrun_config *cfg,
+				       const struct nsrun_result *res, char *buf, size_t size);
+
+/* The versioned JSON result document (see docs/result-schema.md).  err is
+ * NULL for a run that happened, or nsrun_run()'s error for a setup error.
+ * Returns a malloc'd string, or NULL when out of memory. */
+NSRUN_PUBLIC char *nsrun_result_json(const struct nsrun_config *cfg, const struct nsrun_result *res,
+				     const struct nsrun_error *err);
 
 /* Strict parsers shared by the CLI and embedders: "128M", "1.5s", "500ms". */
 NSRUN_PUBLIC int nsrun_parse_size(const char *text, uint64_t *ret_bytes);

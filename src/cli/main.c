@@ -2,6 +2,7 @@
  * rootfs and policy, relays the caller's signals as a cancel request, and
  * turns the result into messages and the documented exit code. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -14,15 +15,26 @@
 #include <unistd.h>
 
 #include "nsrun.h"
+#include "compare.h"
 #include "paths.h"
 
 #define MAX_BINDS 64
 
+#define MAX_ENV 256
+
+enum output_mode { OUTPUT_RELAY, OUTPUT_JSON };
+
 struct cli {
 	struct nsrun_config cfg;
 	struct nsrun_bind binds[MAX_BINDS];
+	const char *env[MAX_ENV + 1];
+	size_t n_env;
 	char rootfs[PATH_MAX];
 	char policy[PATH_MAX];
+	enum output_mode mode;
+	bool output_limit_given;
+	int result_fd;	     /* -1: no result document besides --json */
+	const char *stdin_path;
 };
 
 enum {
@@ -33,6 +45,17 @@ enum {
 	OPT_BIND_RO,
 	OPT_POLICY,
 	OPT_ALLOW_NO_MEMORY_LIMIT,
+	OPT_BACKEND,
+	OPT_DOCKER_IMAGE,
+	OPT_JSON,
+	OPT_RESULT_FD,
+	OPT_RESULT_FILE,
+	OPT_OUTPUT_LIMIT,
+	OPT_CPU_TIME,
+	OPT_NOFILE,
+	OPT_TMPFS,
+	OPT_ENV,
+	OPT_STDIN,
 	OPT_VERSION,
 };
 
@@ -44,6 +67,17 @@ static const struct option long_options[] = {
 	{"bind-ro", required_argument, NULL, OPT_BIND_RO},
 	{"seccomp-policy", required_argument, NULL, OPT_POLICY},
 	{"allow-no-memory-limit", no_argument, NULL, OPT_ALLOW_NO_MEMORY_LIMIT},
+	{"backend", required_argument, NULL, OPT_BACKEND},
+	{"docker-image", required_argument, NULL, OPT_DOCKER_IMAGE},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"result-fd", required_argument, NULL, OPT_RESULT_FD},
+	{"result", required_argument, NULL, OPT_RESULT_FILE},
+	{"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
+	{"cpu-time", required_argument, NULL, OPT_CPU_TIME},
+	{"nofile", required_argument, NULL, OPT_NOFILE},
+	{"tmpfs", required_argument, NULL, OPT_TMPFS},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"stdin", required_argument, NULL, OPT_STDIN},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -64,6 +98,19 @@ static void usage(FILE *out)
 	      "                           or $NSRUN_SECCOMP_POLICY)\n"
 	      "  --allow-no-memory-limit  run even when no cgroup can enforce the memory and pids\n"
 	      "                           limits (UNSAFE: the script may use all memory)\n"
+	      "  --cpu-time DURATION      CPU-time limit per process (whole seconds, RLIMIT_CPU)\n"
+	      "  --output-limit SIZE      bytes kept per output stream; the rest is counted and\n"
+	      "                           dropped (default: 1M with --json, unlimited otherwise)\n"
+	      "  --nofile N               open-files limit (default 1024)\n"
+	      "  --tmpfs /tmp:SIZE        a writable /tmp of SIZE, counted in the memory limit\n"
+	      "                           (default: /tmp read-only, as docker --read-only)\n"
+	      "  --env NAME=VALUE         add to the script's clean environment (repeatable)\n"
+	      "  --stdin FILE             read the script's stdin from FILE (default: nsrun's stdin)\n"
+	      "  --json                   capture the output and print a JSON result document\n"
+	      "  --result-fd N            relay the output and write the JSON document to fd N\n"
+	      "  --result FILE            relay the output and write the JSON document to FILE\n"
+	      "  --backend native|docker  sandbox with kernel primitives (default) or docker run\n"
+	      "  --docker-image IMAGE     image for the docker backend (default: the rootfs's)\n"
 	      "  -h, --help               show this help\n"
 	      "      --version            show the version\n\n"
 	      "Exit status: the script's own; 128+N if killed by signal N (137: memory limit);\n"
@@ -108,7 +155,15 @@ static int parse_count(const char *text, uint64_t *ret)
 	return errno || *end ? -1 : 0;
 }
 
-static int apply_option(struct cli *cli, int opt, const char *arg)
+static int parse_tmpfs(struct nsrun_config *cfg, const char *arg)
+{
+	if (strncmp(arg, "/tmp:", 5) != 0 || nsrun_parse_size(arg + 5, &cfg->tmpfs_bytes) < 0 ||
+	    cfg->tmpfs_bytes == 0)
+		return usage_error("--tmpfs '%s': expected /tmp:SIZE (e.g. /tmp:16M)", arg);
+	return 0;
+}
+
+static int apply_limit_option(struct cli *cli, int opt, const char *arg)
 {
 	struct nsrun_config *cfg = &cli->cfg;
 
@@ -121,10 +176,72 @@ static int apply_option(struct cli *cli, int opt, const char *arg)
 		return nsrun_parse_duration(arg, &cfg->timeout_ms) < 0 || cfg->timeout_ms == 0
 			       ? usage_error("--timeout: invalid duration '%s' (e.g. 10s, 1.5s, 500ms)", arg)
 			       : 0;
+	case OPT_CPU_TIME:
+		return nsrun_parse_duration(arg, &cfg->cpu_time_ms) < 0 || cfg->cpu_time_ms == 0
+			       ? usage_error("--cpu-time: invalid duration '%s' (e.g. 2s)", arg)
+			       : 0;
 	case OPT_PIDS:
 		return parse_count(arg, &cfg->pids_limit) < 0
 			       ? usage_error("--pids-limit: invalid number '%s'", arg)
 			       : 0;
+	case OPT_NOFILE:
+		return parse_count(arg, &cfg->nofile_limit) < 0
+			       ? usage_error("--nofile: invalid number '%s'", arg)
+			       : 0;
+	case OPT_OUTPUT_LIMIT:
+		cli->output_limit_given = true;
+		return nsrun_parse_size(arg, &cfg->output_limit) < 0
+			       ? usage_error("--output-limit: invalid size '%s' (e.g. 1M)", arg)
+			       : 0;
+	default:
+		return parse_tmpfs(cfg, arg);
+	}
+}
+
+static int open_result_file(struct cli *cli, const char *arg, int opt)
+{
+	uint64_t fd;
+
+	if (opt == OPT_RESULT_FILE)
+		cli->result_fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	else if (parse_count(arg, &fd) == 0 && fd > 2 && fd < INT32_MAX &&
+		 fcntl((int)fd, F_GETFD) >= 0)
+		cli->result_fd = (int)fd;
+	else
+		return usage_error("--result-fd: '%s' is not an open file descriptor above 2", arg);
+	if (cli->result_fd < 0)
+		return usage_error("--result: cannot open '%s'", arg);
+	return 0;
+}
+
+static int apply_io_option(struct cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_JSON:
+		cli->mode = OUTPUT_JSON;
+		return 0;
+	case OPT_RESULT_FD:
+	case OPT_RESULT_FILE:
+		return open_result_file(cli, arg, opt);
+	case OPT_ENV:
+		if (!strchr(arg, '=') || arg[0] == '=')
+			return usage_error("--env '%s': expected NAME=VALUE", arg);
+		if (cli->n_env == MAX_ENV)
+			return usage_error("too many --env options: '%s'", arg);
+		cli->env[cli->n_env++] = arg;
+		cli->cfg.env = cli->env;
+		return 0;
+	default:
+		cli->stdin_path = arg;
+		return 0;
+	}
+}
+
+static int apply_sandbox_option(struct cli *cli, int opt, const char *arg)
+{
+	struct nsrun_config *cfg = &cli->cfg;
+
+	switch (opt) {
 	case OPT_ROOTFS:
 		cfg->rootfs = arg;
 		return 0;
@@ -136,8 +253,38 @@ static int apply_option(struct cli *cli, int opt, const char *arg)
 	case OPT_ALLOW_NO_MEMORY_LIMIT:
 		cfg->allow_no_memory_limit = 1;
 		return 0;
+	case OPT_BACKEND:
+		if (strcmp(arg, "native") != 0 && strcmp(arg, "docker") != 0)
+			return usage_error("--backend: '%s' is not native or docker", arg);
+		cfg->backend = strcmp(arg, "docker") == 0 ? NSRUN_BACKEND_DOCKER : NSRUN_BACKEND_NATIVE;
+		return 0;
+	case OPT_DOCKER_IMAGE:
+		cfg->docker_image = arg;
+		return 0;
 	default:
 		return -1; /* getopt already said what was wrong */
+	}
+}
+
+static int apply_option(struct cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_MEMORY:
+	case OPT_TIMEOUT:
+	case OPT_CPU_TIME:
+	case OPT_PIDS:
+	case OPT_NOFILE:
+	case OPT_OUTPUT_LIMIT:
+	case OPT_TMPFS:
+		return apply_limit_option(cli, opt, arg);
+	case OPT_JSON:
+	case OPT_RESULT_FD:
+	case OPT_RESULT_FILE:
+	case OPT_ENV:
+	case OPT_STDIN:
+		return apply_io_option(cli, opt, arg);
+	default:
+		return apply_sandbox_option(cli, opt, arg);
 	}
 }
 
@@ -204,64 +351,94 @@ static int cancel_on_signals(void)
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static void format_duration(uint64_t ms, char *buf, size_t size)
-{
-	uint64_t whole = ms / 1000, frac = ms % 1000;
-	int digits = 3;
-
-	while (frac && frac % 10 == 0) {
-		frac /= 10;
-		digits--;
-	}
-	if (frac)
-		snprintf(buf, size, "%" PRIu64 ".%0*" PRIu64 " seconds", whole, digits, frac);
-	else
-		snprintf(buf, size, "%" PRIu64 " second%s", whole, whole == 1 ? "" : "s");
-}
-
-static void format_size(uint64_t bytes, char *buf, size_t size)
-{
-	static const char units[] = "KMGT";
-	int unit = -1;
-
-	while (unit < 3 && bytes >= 1024 && bytes % 1024 == 0) {
-		bytes /= 1024;
-		unit++;
-	}
-	if (unit < 0)
-		snprintf(buf, size, "%" PRIu64 " bytes", bytes);
-	else
-		snprintf(buf, size, "%" PRIu64 "%c", bytes, units[unit]);
-}
-
+/* People get one line on stderr for the outcomes nsrun itself caused. */
 static void report(const struct nsrun_config *cfg, const struct nsrun_result *res)
 {
-	char text[64];
+	char message[160];
 
+	nsrun_result_message(cfg, res, message, sizeof(message));
 	switch (res->status) {
 	case NSRUN_STATUS_TIMEOUT:
-		format_duration(cfg->timeout_ms, text, sizeof(text));
-		fprintf(stderr, "Execution timed out after %s.\n", text);
+		fprintf(stderr, "%s\n", message);
 		break;
 	case NSRUN_STATUS_MEMORY_LIMIT:
-		format_size(cfg->memory_bytes, text, sizeof(text));
-		fprintf(stderr, "nsrun: memory limit of %s reached: the script was killed (OOM)\n", text);
-		break;
+	case NSRUN_STATUS_OUTPUT_LIMIT:
 	case NSRUN_STATUS_CANCELLED:
-		fprintf(stderr, "nsrun: interrupted by %s: the sandbox was killed\n",
-			strsignal(res->cancel_signal));
+		fprintf(stderr, "nsrun: %s\n", message);
 		break;
 	default:
 		break;
 	}
+	if (res->cgroup_mode == NSRUN_CGROUP_NONE && cfg->backend == NSRUN_BACKEND_NATIVE)
+		fputs("nsrun: warning: ran WITHOUT memory and pids limits (--allow-no-memory-limit)\n",
+		      stderr);
 }
 
-static int print_error(const struct nsrun_error *err)
+static void print_error(const struct nsrun_error *err)
 {
 	fprintf(stderr, "nsrun: %s\n", err->msg);
 	if (err->hint[0])
 		fprintf(stderr, "nsrun: hint: %s\n", err->hint);
+}
+
+/* The JSON document goes to stdout (--json) and/or the result fd. */
+static void emit_document(const struct cli *cli, const struct nsrun_result *res,
+			  const struct nsrun_error *err)
+{
+	char *doc;
+
+	if (cli->mode != OUTPUT_JSON && cli->result_fd < 0)
+		return;
+	doc = nsrun_result_json(&cli->cfg, res, err);
+	if (!doc) {
+		fputs("nsrun: out of memory writing the result document\n", stderr);
+		return;
+	}
+	if (cli->mode == OUTPUT_JSON) {
+		fputs(doc, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
+	if (cli->result_fd >= 0 && (dprintf(cli->result_fd, "%s\n", doc) < 0))
+		perror("nsrun: writing the result document");
+	free(doc);
+}
+
+static int setup_failed(const struct cli *cli, const struct nsrun_error *err)
+{
+	print_error(err);
+	emit_document(cli, NULL, err);
 	return NSRUN_EXIT_SETUP;
+}
+
+static int prepare_io(struct cli *cli, struct nsrun_error *err)
+{
+	struct nsrun_config *cfg = &cli->cfg;
+	int captured = cli->mode == OUTPUT_JSON;
+
+	cfg->stdout_fd = captured ? -1 : STDOUT_FILENO;
+	cfg->stderr_fd = captured ? -1 : STDERR_FILENO;
+	/* Relayed output is untouched unless a limit was asked for. */
+	if (!captured && !cli->output_limit_given)
+		cfg->output_limit = 0;
+	cfg->stdin_fd = STDIN_FILENO;
+	if (cli->stdin_path) {
+		cfg->stdin_fd = open(cli->stdin_path, O_RDONLY | O_CLOEXEC);
+		if (cfg->stdin_fd < 0) {
+			snprintf(err->msg, sizeof(err->msg), "--stdin %s: %s", cli->stdin_path,
+				 strerror(errno));
+			snprintf(err->kind, sizeof(err->kind), "input");
+			err->code = errno;
+			return -1;
+		}
+	}
+	cfg->cancel_fd = cancel_on_signals();
+	if (cfg->cancel_fd < 0) {
+		snprintf(err->msg, sizeof(err->msg), "signalfd: %s", strerror(errno));
+		err->code = errno;
+		return -1;
+	}
+	return 0;
 }
 
 static int run(struct cli *cli)
@@ -270,23 +447,41 @@ static int run(struct cli *cli)
 	struct nsrun_error err;
 	int code;
 
-	cli->cfg.cancel_fd = cancel_on_signals();
-	if (cli->cfg.cancel_fd < 0) {
-		perror("nsrun: signalfd");
-		return NSRUN_EXIT_SETUP;
-	}
-	cli->cfg.stdin_fd = STDIN_FILENO;
-	cli->cfg.stdout_fd = STDOUT_FILENO;
-	cli->cfg.stderr_fd = STDERR_FILENO;
-	if (nsrun_run(&cli->cfg, &res, &err) < 0)
-		return print_error(&err);
-	if (res.cgroup_mode == NSRUN_CGROUP_NONE)
-		fputs("nsrun: warning: ran WITHOUT memory and pids limits (--allow-no-memory-limit)\n",
-		      stderr);
-	report(&cli->cfg, &res);
+	memset(&err, 0, sizeof(err));
+	if (prepare_io(cli, &err) < 0 || nsrun_run(&cli->cfg, &res, &err) < 0)
+		return setup_failed(cli, &err);
+	emit_document(cli, &res, NULL);
+	if (cli->mode != OUTPUT_JSON)
+		report(&cli->cfg, &res);
 	code = nsrun_result_exit_code(&res);
 	nsrun_result_free(&res);
 	return code;
+}
+
+/* Is --json among the options (before the script)?  Then even a usage
+ * error is answered with a document. */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	}
+	return false;
+}
+
+static int usage_failed(const struct cli *cli, int argc, char **argv)
+{
+	struct nsrun_error err;
+
+	if (!wants_json(argc, argv))
+		return NSRUN_EXIT_SETUP;
+	memset(&err, 0, sizeof(err));
+	snprintf(err.msg, sizeof(err.msg), "invalid command line (see nsrun --help)");
+	snprintf(err.kind, sizeof(err.kind), "usage");
+	emit_document(cli, NULL, &err);
+	return NSRUN_EXIT_SETUP;
 }
 
 int main(int argc, char **argv)
@@ -294,13 +489,24 @@ int main(int argc, char **argv)
 	struct cli cli;
 	int r;
 
+	if (argc > 1 && strcmp(argv[1], "compare") == 0)
+		return compare_main(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
 	nsrun_config_init(&cli.cfg);
+	cli.result_fd = -1;
 	r = parse_args(argc, argv, &cli);
-	if (r != 0)
-		return r > 0 ? 0 : NSRUN_EXIT_SETUP;
-	if (resolve_paths(&cli) < 0)
+	if (r > 0)
+		return 0;
+	if (r < 0) {
+		cli.mode = OUTPUT_JSON;
+		return usage_failed(&cli, argc, argv);
+	}
+	if (resolve_paths(&cli) < 0) {
+		struct nsrun_error err = {.kind = "rootfs", .msg = "no Python rootfs or seccomp policy found"};
+
+		emit_document(&cli, NULL, &err);
 		return NSRUN_EXIT_SETUP;
+	}
 	r = run(&cli);
 	for (size_t i = 0; i < cli.cfg.n_binds; i++)
 		free((char *)cli.binds[i].source);

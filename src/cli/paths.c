@@ -65,3 +65,9 @@ const char *paths_find_policy(char *buf, size_t size)
 		    NSRUN_SOURCE_DIR "/policy/seccomp.json", NSRUN_DATADIR "/seccomp.json", buf,
 		    size);
 }
+
+const char *paths_find_checks(char *buf, size_t size)
+{
+	return find("NSRUN_CHECKS", "../tests/checks", NSRUN_SOURCE_DIR "/tests/checks",
+		    NSRUN_DATADIR "/checks", buf, size);
+}

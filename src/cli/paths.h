@@ -1,4 +1,4 @@
-/* Where the CLI finds its rootfs and seccomp policy when not told. */
+/* Where the CLI finds its rootfs, seccomp policy and checks when not told. */
 #ifndef NSRUN_CLI_PATHS_H
 #define NSRUN_CLI_PATHS_H
 
@@ -8,5 +8,7 @@
  * tree's build output, the installed data directory.  NULL if none. */
 const char *paths_find_rootfs(char *buf, size_t size);
 const char *paths_find_policy(char *buf, size_t size);
+/* The security checks `nsrun compare` runs by default (tests/checks). */
+const char *paths_find_checks(char *buf, size_t size);
 
 #endif

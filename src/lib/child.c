@@ -49,18 +49,33 @@ static int setup_stdio(const int stdio[3], struct nsrun_error *err)
 	return 0;
 }
 
-static int set_rlimits(uint64_t pids_limit, struct nsrun_error *err)
+static int set_rlimit(int resource, rlim_t soft, rlim_t hard, const char *what,
+		      struct nsrun_error *err)
 {
-	struct rlimit no_core = {0, 0};
-	struct rlimit nproc = {pids_limit, pids_limit};
+	struct rlimit limit = {soft, hard};
 
-	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
-		return nsrun_err_sys(err, "disable core dumps");
+	if (setrlimit(resource, &limit) < 0)
+		return nsrun_err_sys(err, "set the %s limit", what);
+	return 0;
+}
+
+static int set_rlimits(const struct child_limits *limits, struct nsrun_error *err)
+{
+	/* RLIMIT_CPU counts whole seconds: round up, and SIGKILL one second
+	 * after the SIGXCPU in case the script catches it. */
+	rlim_t cpu_s = (rlim_t)((limits->cpu_ms + 999) / 1000);
+	int r;
+
+	r = set_rlimit(RLIMIT_CORE, 0, 0, "core dump", err);
 	/* Counted per user namespace, so this bounds the sandbox alone; the
 	 * cgroup's pids.max is the primary limit. */
-	if (setrlimit(RLIMIT_NPROC, &nproc) < 0)
-		return nsrun_err_sys(err, "limit processes");
-	return 0;
+	if (r == 0)
+		r = set_rlimit(RLIMIT_NPROC, limits->pids, limits->pids, "process", err);
+	if (r == 0)
+		r = set_rlimit(RLIMIT_NOFILE, limits->nofile, limits->nofile, "open files", err);
+	if (r == 0 && cpu_s)
+		r = set_rlimit(RLIMIT_CPU, cpu_s, cpu_s + 1, "CPU time", err);
+	return r;
 }
 
 /* The workload, pid 2.  The last four steps keep their order: no_new_privs
@@ -80,7 +95,7 @@ _Noreturn static void workload_main(const struct child_plan *plan)
 	if (r == 0 && chdir("/app") < 0)
 		r = nsrun_err_sys(&err, "chdir /app");
 	if (r == 0)
-		r = set_rlimits(plan->pids_limit, &err);
+		r = set_rlimits(&plan->limits, &err);
 	if (r == 0)
 		r = caps_drop_in_child(USERNS_SANDBOX_ID, USERNS_SANDBOX_ID,
 				       plan->ids.drop_supplementary_groups, &err);

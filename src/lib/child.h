@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "mount.h"
-#include "seccomp.h"
+#include "seccomp_bpf.h"
 #include "userns.h"
 
 #define CHILD_PYTHON "/usr/bin/python3"
@@ -15,13 +15,19 @@
 
 /* Everything the child needs, prepared by the supervisor before clone so the
  * child only replays syscalls: no parsing, no allocation. */
+struct child_limits {
+	uint64_t pids;
+	uint64_t cpu_ms; /* 0 = none */
+	uint64_t nofile;
+};
+
 struct child_plan {
 	struct mount_plan mounts;
 	struct userns_plan ids;
 	struct sc_program seccomp;
 	char **argv;
 	char **envp;
-	uint64_t pids_limit;
+	struct child_limits limits;
 	int sync_fd;
 	int stdio[3]; /* the sandbox's ends: stdin, stdout, stderr */
 };

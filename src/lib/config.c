@@ -10,6 +10,14 @@
 
 #define MIN_MEMORY_BYTES (4ULL << 20) /* below this Python cannot even start */
 
+const char *const config_base_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin",
+	"HOME=/tmp",
+	"LANG=C.UTF-8",
+	"PYTHONDONTWRITEBYTECODE=1",
+};
+const size_t config_base_env_count = sizeof(config_base_env) / sizeof(config_base_env[0]);
+
 void nsrun_config_init(struct nsrun_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -18,6 +26,8 @@ void nsrun_config_init(struct nsrun_config *cfg)
 	cfg->memory_bytes = NSRUN_DEFAULT_MEMORY;
 	cfg->pids_limit = NSRUN_DEFAULT_PIDS;
 	cfg->timeout_ms = NSRUN_DEFAULT_TIMEOUT_MS;
+	cfg->nofile_limit = NSRUN_DEFAULT_NOFILE;
+	cfg->output_limit = NSRUN_DEFAULT_OUTPUT_LIMIT;
 	cfg->stdin_fd = -1;
 	cfg->stdout_fd = -1;
 	cfg->stderr_fd = -1;
@@ -48,13 +58,18 @@ int config_validate(const struct nsrun_config *cfg, struct nsrun_error *err)
 		return nsrun_err(err, EINVAL, "config not initialised with nsrun_config_init()");
 	if (!cfg->script || !cfg->script[0])
 		return nsrun_err(err, EINVAL, "no script given");
-	if (!cfg->rootfs || !cfg->rootfs[0])
-		return nsrun_err(err, EINVAL, "no rootfs given");
+	if (cfg->rootfs && !cfg->rootfs[0])
+		return nsrun_err(err, EINVAL, "empty rootfs path");
 	if (cfg->memory_bytes < MIN_MEMORY_BYTES)
 		return nsrun_err(err, EINVAL, "memory limit must be at least 4M");
 	if (cfg->pids_limit < 1 || cfg->pids_limit > 4194304)
 		return nsrun_err(err, EINVAL, "pids limit must be between 1 and 4194304");
 	if (cfg->timeout_ms < 1 || cfg->timeout_ms > NSRUN_MAX_TIMEOUT_MS)
 		return nsrun_err(err, EINVAL, "timeout must be between 1ms and 24h");
+	if (cfg->cpu_time_ms > NSRUN_MAX_TIMEOUT_MS)
+		return nsrun_err(err, EINVAL, "CPU-time limit must be at most 24h");
+	if (cfg->nofile_limit < 16 || cfg->nofile_limit > 1048576)
+		return nsrun_err(err, EINVAL, "open-files limit must be between 16 and 1048576");
+
 	return validate_binds(cfg, err);
 }

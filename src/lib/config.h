@@ -8,6 +8,12 @@
 #define NSRUN_DEFAULT_TIMEOUT_MS 10000
 #define NSRUN_MAX_TIMEOUT_MS (24ULL * 3600 * 1000)
 #define NSRUN_DEFAULT_OUTPUT_LIMIT (1ULL << 20)
+#define NSRUN_DEFAULT_NOFILE 1024
+
+/* The environment every script starts with, whatever the backend; the
+ * caller's own variables never leak in. */
+extern const char *const config_base_env[];
+extern const size_t config_base_env_count;
 
 /* Pure checks of a caller's config; the first problem found is reported. */
 int config_validate(const struct nsrun_config *cfg, struct nsrun_error *err);

@@ -22,6 +22,7 @@ int nsrun_err(struct nsrun_error *err, int code, const char *fmt, ...)
 
 	err->code = code;
 	err->hint[0] = '\0';
+	err->kind[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
@@ -66,5 +67,12 @@ int nsrun_err_hint(struct nsrun_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
 	va_end(ap);
+	return error_return(err);
+}
+
+int nsrun_err_kind(struct nsrun_error *err, const char *kind)
+{
+	if (err->kind[0] == '\0')
+		snprintf(err->kind, sizeof(err->kind), "%s", kind);
 	return error_return(err);
 }

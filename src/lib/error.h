@@ -15,4 +15,7 @@ int nsrun_err_wrap(struct nsrun_error *err, const char *fmt, ...) __attribute__(
 /* Attach a one-line hint on how to fix the problem; returns -code. */
 int nsrun_err_hint(struct nsrun_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Classify the error for machine readers, unless a deeper layer already did. */
+int nsrun_err_kind(struct nsrun_error *err, const char *kind);
+
 #endif

@@ -89,8 +89,11 @@ int mon_init(struct monitor *mon, struct nsrun_error *err)
 
 static void kill_sandbox(struct monitor *mon)
 {
-	/* SIGKILL to the namespace's init takes every process in it along. */
-	if (!mon->init_exited)
+	if (mon->init_exited)
+		return;
+	if (mon->kill_sandbox)
+		mon->kill_sandbox(mon, mon->kill_data);
+	else /* SIGKILL to the namespace's init takes every process in it along. */
 		sys_pidfd_send_signal(mon->pidfd, SIGKILL);
 }
 
@@ -140,20 +143,26 @@ static void on_sync(struct monitor *mon)
 	}
 }
 
-static void capture(struct mon_output *out, const char *data, size_t n)
+/* How much of n new bytes fits under the stream's limit; the rest is
+ * dropped (but counted), so a flood never blocks the script on a full pipe. */
+static size_t admit(struct mon_output *out, size_t n)
 {
-	size_t room = out->limit > out->len ? out->limit - out->len : 0;
-	size_t take = n < room ? n : room;
+	uint64_t room = out->limit > out->kept ? out->limit - out->kept : 0;
+	size_t take = n < room ? n : (size_t)room;
 
 	if (take < n)
 		out->truncated = true;
-	if (take == 0)
-		return;
-	if (out->len + take > out->cap) {
+	out->kept += take;
+	return take;
+}
+
+static void capture(struct mon_output *out, const char *data, size_t n)
+{
+	if (out->len + n > out->cap) {
 		size_t cap = out->cap ? out->cap : 4096;
 		char *grown;
 
-		while (cap < out->len + take)
+		while (cap < out->len + n)
 			cap *= 2;
 		grown = realloc(out->buf, cap);
 		if (!grown) {
@@ -163,14 +172,15 @@ static void capture(struct mon_output *out, const char *data, size_t n)
 		out->buf = grown;
 		out->cap = cap;
 	}
-	memcpy(out->buf + out->len, data, take);
-	out->len += take;
+	memcpy(out->buf + out->len, data, n);
+	out->len += n;
 }
 
 static void on_output(struct monitor *mon, struct mon_output *out)
 {
 	char chunk[MON_RELAY_CHUNK];
 	ssize_t n = read(out->fd, chunk, sizeof(chunk));
+	size_t take;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -179,9 +189,12 @@ static void on_output(struct monitor *mon, struct mon_output *out)
 		return;
 	}
 	out->total += (uint64_t)n;
+	take = admit(out, (size_t)n);
+	if (take == 0)
+		return;
 	if (out->sink_fd == -1)
-		capture(out, chunk, (size_t)n);
-	else if (out->sink_fd >= 0 && write_all(out->sink_fd, chunk, (size_t)n) < 0)
+		capture(out, chunk, take);
+	else if (out->sink_fd >= 0 && write_all(out->sink_fd, chunk, take) < 0)
 		out->sink_fd = -2; /* the caller stopped reading: drain and discard */
 }
 

@@ -17,9 +17,11 @@ struct mon_output {
 	int fd;	     /* read end of the sandbox's stdout or stderr */
 	int sink_fd; /* relay target; -1 = capture into buf */
 	char *buf;
-	size_t len, cap, limit;
+	size_t len, cap;
+	uint64_t limit; /* bytes relayed or captured at most; UINT64_MAX = all */
+	uint64_t kept;
 	bool truncated;
-	uint64_t total;
+	uint64_t total; /* everything the script wrote */
 };
 
 struct mon_input {
@@ -33,6 +35,10 @@ struct mon_input {
 
 struct monitor {
 	int epfd, pidfd, sync_fd, timer_fd, cancel_fd;
+	/* How to kill the sandbox on timeout or cancel; NULL = SIGKILL to pidfd
+	 * (the native init, whose death empties the pid namespace). */
+	void (*kill_sandbox)(struct monitor *mon, void *data);
+	void *kill_data;
 	struct mon_output out[2];
 	struct mon_input in;
 	uint64_t timeout_ms;

@@ -162,6 +162,21 @@ static int mount_app(const struct mount_plan *plan, struct nsrun_error *err)
 	return r;
 }
 
+/* multiprocessing's locks and queues need POSIX shared memory.  As under
+ * docker --read-only, /dev/shm stays writable; its pages are charged to the
+ * writer's memory cgroup, so it cannot get around the memory limit. */
+static int mount_shm(const char *dev, struct nsrun_error *err)
+{
+	char shm[PATH_MAX + 8];
+
+	snprintf(shm, sizeof(shm), "%s/shm", dev);
+	if (mkdir(shm, 01777) < 0)
+		return nsrun_err_sys(err, "create /dev/shm");
+	if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777") < 0)
+		return nsrun_err_sys(err, "mount /dev/shm");
+	return 0;
+}
+
 static int mount_dev(const char *rootfs, struct nsrun_error *err)
 {
 	char dev[PATH_MAX], node[PATH_MAX + 16], host[64];
@@ -188,7 +203,24 @@ static int mount_dev(const char *rootfs, struct nsrun_error *err)
 		if (symlink(links[i][0], node) < 0)
 			return nsrun_err_sys(err, "symlink /dev/%s", links[i][1]);
 	}
+	r = mount_shm(dev, err);
+	if (r < 0)
+		return r;
 	return remount_ro(dev, MS_NOEXEC, err);
+}
+
+/* Only on request: the default is a read-only /tmp, as docker --read-only. */
+static int mount_tmp(const char *rootfs, uint64_t size, struct nsrun_error *err)
+{
+	char tmp[PATH_MAX], options[64];
+
+	if (size == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s/tmp", rootfs);
+	snprintf(options, sizeof(options), "size=%llu,mode=1777", (unsigned long long)size);
+	if (mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, options) < 0)
+		return nsrun_err_sys(err, "mount tmpfs on /tmp");
+	return 0;
 }
 
 static int mount_proc(const char *rootfs, struct nsrun_error *err)
@@ -229,6 +261,8 @@ int mount_in_child(const struct mount_plan *plan, struct nsrun_error *err)
 	r = mount_app(plan, err);
 	if (r == 0)
 		r = mount_dev(plan->rootfs, err);
+	if (r == 0)
+		r = mount_tmp(plan->rootfs, plan->tmpfs_bytes, err);
 	/* proc can only be mounted while the host's fully visible /proc is still reachable. */
 	if (r == 0)
 		r = mount_proc(plan->rootfs, err);

@@ -17,6 +17,7 @@ struct mount_plan {
 	ino_t script_ino;
 	const struct nsrun_bind *binds;
 	size_t n_binds;
+	uint64_t tmpfs_bytes; /* > 0: writable tmpfs at /tmp */
 	/* Filled in the child by mount_open_sources_in_child(). */
 	int script_fd;
 	int *bind_fds; /* n_binds slots, allocated by the supervisor */

@@ -4,6 +4,16 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+/* RLIMIT_CPU sends SIGXCPU at the soft limit and SIGKILL at the hard one. */
+static bool cpu_limit_hit(const struct run_facts *facts, int term_signal, bool oom_killed)
+{
+	if (!facts->cpu_limit_ms || facts->timed_out)
+		return false;
+	if (term_signal == SIGXCPU)
+		return true;
+	return term_signal == SIGKILL && !oom_killed && facts->cpu_ms >= facts->cpu_limit_ms;
+}
+
 void result_from_facts(const struct run_facts *facts, struct nsrun_result *res)
 {
 	/* Without the workload's own status (init itself was killed: timeout,
@@ -12,16 +22,19 @@ void result_from_facts(const struct run_facts *facts, struct nsrun_result *res)
 
 	res->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	res->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	res->timed_out = facts->timed_out;
 	res->cancel_signal = facts->cancel_signal;
 	res->oom_kill_count = facts->oom_kill_count;
 	res->oom_killed = facts->oom_kill_count > 0;
+	res->cpu_timed_out = cpu_limit_hit(facts, res->term_signal, res->oom_killed);
+	res->timed_out = facts->timed_out || res->cpu_timed_out;
 	if (facts->cancel_signal)
 		res->status = NSRUN_STATUS_CANCELLED;
-	else if (facts->timed_out)
+	else if (res->timed_out)
 		res->status = NSRUN_STATUS_TIMEOUT;
 	else if (res->oom_killed && res->term_signal == SIGKILL)
 		res->status = NSRUN_STATUS_MEMORY_LIMIT;
+	else if (facts->output_truncated)
+		res->status = NSRUN_STATUS_OUTPUT_LIMIT;
 	else if (res->term_signal)
 		res->status = NSRUN_STATUS_SIGNALED;
 	else if (res->exit_code != 0)
@@ -40,6 +53,8 @@ int nsrun_result_exit_code(const struct nsrun_result *res)
 	case NSRUN_STATUS_MEMORY_LIMIT:
 	case NSRUN_STATUS_SIGNALED:
 		return 128 + res->term_signal;
+	case NSRUN_STATUS_OUTPUT_LIMIT:
+		return res->term_signal ? 128 + res->term_signal : res->exit_code;
 	default:
 		return res->exit_code;
 	}
@@ -53,6 +68,7 @@ const char *nsrun_status_name(enum nsrun_status status)
 		[NSRUN_STATUS_SIGNALED] = "signaled",
 		[NSRUN_STATUS_TIMEOUT] = "timeout",
 		[NSRUN_STATUS_MEMORY_LIMIT] = "memory_limit",
+		[NSRUN_STATUS_OUTPUT_LIMIT] = "output_limit",
 		[NSRUN_STATUS_CANCELLED] = "cancelled",
 	};
 

@@ -14,9 +14,13 @@ struct run_facts {
 	int workload_status;
 	int init_status;	  /* raw wait status of the sandbox's init */
 	uint64_t oom_kill_count;
+	bool output_truncated;
+	uint64_t cpu_limit_ms; /* 0 = none */
+	uint64_t cpu_ms;
 };
 
-/* Precedence: cancelled, timeout, memory limit, signal, non-zero exit. */
+/* Precedence: cancelled, timeout (wall or CPU), memory limit, output limit,
+ * signal, non-zero exit. */
 void result_from_facts(const struct run_facts *facts, struct nsrun_result *res);
 
 #endif

@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "child.h"
 #include "config.h"
+#include "docker.h"
 #include "error.h"
 #include "monitor.h"
 #include "policy.h"
@@ -38,10 +41,6 @@ struct run_ctx {
 	uint64_t start_ms;
 };
 
-static const char *const base_env[] = {
-	"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1",
-};
-
 static int rootfs_error(struct nsrun_error *err, const char *fmt, const char *a, const char *b)
 {
 	nsrun_err_sys(err, fmt, a, b);
@@ -53,8 +52,10 @@ static int check_rootfs(struct run_ctx *ctx, struct nsrun_error *err)
 	static const char *const needed[] = {"usr/bin/python3", "app", "proc", "dev", "tmp"};
 	int dirfd, missing = -1;
 
-	if (!realpath(ctx->cfg->rootfs, ctx->rootfs))
-		return rootfs_error(err, "rootfs %s%s", ctx->cfg->rootfs, "");
+	const char *rootfs = ctx->cfg->rootfs ? ctx->cfg->rootfs : NSRUN_DEFAULT_ROOTFS;
+
+	if (!realpath(rootfs, ctx->rootfs))
+		return rootfs_error(err, "rootfs %s%s", rootfs, "");
 	dirfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return rootfs_error(err, "rootfs %s%s", ctx->rootfs, "");
@@ -117,7 +118,7 @@ static int build_command(struct run_ctx *ctx, struct nsrun_error *err)
 	static const char *const head[] = {"python3", "-u", MOUNT_SCRIPT_TARGET};
 	size_t n_args = count_strings(ctx->cfg->args), n_env = count_strings(ctx->cfg->env);
 	char **argv = calloc(ARRAY_SIZE(head) + n_args + 1, sizeof(char *));
-	char **envp = calloc(ARRAY_SIZE(base_env) + n_env + 1, sizeof(char *));
+	char **envp = calloc(config_base_env_count + n_env + 1, sizeof(char *));
 
 	ctx->plan.argv = argv;
 	ctx->plan.envp = envp;
@@ -125,13 +126,13 @@ static int build_command(struct run_ctx *ctx, struct nsrun_error *err)
 		return nsrun_err(err, ENOMEM, "out of memory");
 	memcpy(argv, head, sizeof(head));
 	memcpy(argv + ARRAY_SIZE(head), ctx->cfg->args, n_args * sizeof(char *));
-	memcpy(envp, base_env, sizeof(base_env));
+	memcpy(envp, config_base_env, config_base_env_count * sizeof(char *));
 	for (size_t i = 0; i < n_env; i++) {
 		const char *entry = ctx->cfg->env[i];
 
 		if (!strchr(entry, '=') || entry[0] == '=')
 			return nsrun_err(err, EINVAL, "environment entry '%s' is not NAME=VALUE", entry);
-		envp[ARRAY_SIZE(base_env) + i] = (char *)entry;
+		envp[config_base_env_count + i] = (char *)entry;
 	}
 	return 0;
 }
@@ -205,6 +206,7 @@ static int clone_sandbox(struct run_ctx *ctx, struct nsrun_error *err)
 	ctx->pid = sys_clone3(CLONE_SANDBOX_FLAGS, &ctx->pidfd);
 	if (ctx->pid < 0) {
 		nsrun_err_sys(err, "create the sandbox's namespaces (clone3)");
+		nsrun_err_kind(err, "userns_denied");
 		return nsrun_err_hint(err, "this host may forbid unprivileged user namespaces: check "
 					   "sysctl user.max_user_namespaces and "
 					   "kernel.apparmor_restrict_unprivileged_userns");
@@ -237,14 +239,28 @@ static int release_sandbox(struct run_ctx *ctx, struct nsrun_error *err)
 	return r;
 }
 
-static int reap_init(struct run_ctx *ctx)
+static uint64_t timeval_ms(struct timeval tv)
 {
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* The raw waitid also returns init's rusage, which includes every process
+ * of the sandbox: init reaped them all, the kernel zapping included. */
+static int reap_init(struct run_ctx *ctx, struct nsrun_result *res)
+{
+	struct rusage usage;
 	siginfo_t info;
 
 	memset(&info, 0, sizeof(info));
-	while (waitid((idtype_t)P_PIDFD, (id_t)ctx->pidfd, &info, WEXITED) < 0)
+	memset(&usage, 0, sizeof(usage));
+	while (syscall(SYS_waitid, P_PIDFD, ctx->pidfd, &info, WEXITED, &usage) < 0)
 		if (errno != EINTR)
 			return W_EXITCODE(0, SIGKILL); /* reaped elsewhere (SIGCHLD ignored) */
+	if (res) {
+		res->user_ms = timeval_ms(usage.ru_utime);
+		res->sys_ms = timeval_ms(usage.ru_stime);
+		res->cpu_ms = res->user_ms + res->sys_ms;
+	}
 	if (info.si_code == CLD_EXITED)
 		return W_EXITCODE(info.si_status, 0);
 	return W_EXITCODE(0, info.si_status);
@@ -255,7 +271,7 @@ static void kill_and_reap(struct run_ctx *ctx)
 	if (ctx->pid <= 0)
 		return;
 	sys_pidfd_send_signal(ctx->pidfd, SIGKILL);
-	reap_init(ctx);
+	reap_init(ctx, NULL);
 	ctx->pid = 0;
 }
 
@@ -269,10 +285,10 @@ static void init_monitor(struct run_ctx *ctx, struct monitor *mon)
 	mon->sync_fd = ctx->sync[0];
 	mon->cancel_fd = cfg->cancel_fd;
 	mon->timeout_ms = cfg->timeout_ms;
-	mon->out[0] = (struct mon_output){.fd = ctx->out[0], .sink_fd = cfg->stdout_fd,
-					  .limit = NSRUN_DEFAULT_OUTPUT_LIMIT};
-	mon->out[1] = (struct mon_output){.fd = ctx->err[0], .sink_fd = cfg->stderr_fd,
-					  .limit = NSRUN_DEFAULT_OUTPUT_LIMIT};
+	uint64_t limit = cfg->output_limit ? cfg->output_limit : UINT64_MAX;
+
+	mon->out[0] = (struct mon_output){.fd = ctx->out[0], .sink_fd = cfg->stdout_fd, .limit = limit};
+	mon->out[1] = (struct mon_output){.fd = ctx->err[0], .sink_fd = cfg->stderr_fd, .limit = limit};
 	mon->in.src_fd = cfg->stdin_fd;
 	mon->in.dst_fd = ctx->in[0];
 	/* The monitor owns and closes these from now on. */
@@ -301,13 +317,13 @@ static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun
 		kill_and_reap(ctx);
 	memset(&facts, 0, sizeof(facts));
 	if (ctx->pid > 0)
-		facts.init_status = reap_init(ctx);
+		facts.init_status = reap_init(ctx, res);
 	ctx->pid = 0;
 	res->wall_ms = monotonic_ms() - ctx->start_ms;
 	res->setup_ms = mon.exec_at_ms ? mon.exec_at_ms - ctx->start_ms : 0;
 	if (r == 0 && mon.have_error && !mon.have_status) {
 		*err = mon.child_error;
-		r = -(err->code ? err->code : EINVAL);
+		r = nsrun_err_kind(err, "sandbox_setup");
 	}
 	if (ctx->have_cgroup) {
 		cg_read_stats(&ctx->cgroup, &stats);
@@ -318,7 +334,14 @@ static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun
 	facts.cancel_signal = mon.cancel_signal;
 	facts.have_workload_status = mon.have_status;
 	facts.workload_status = mon.workload_status;
+	facts.output_truncated = mon.out[0].truncated || mon.out[1].truncated;
+	facts.cpu_limit_ms = ctx->cfg->cpu_time_ms;
+	facts.cpu_ms = res->cpu_ms;
 	result_from_facts(&facts, res);
+	res->stdout_bytes = mon.out[0].total;
+	res->stderr_bytes = mon.out[1].total;
+	res->stdout_truncated = mon.out[0].truncated;
+	res->stderr_truncated = mon.out[1].truncated;
 	take_output(&mon.out[0], &res->stdout_buf, &res->stdout_len);
 	take_output(&mon.out[1], &res->stderr_buf, &res->stderr_len);
 	free(mon.out[0].buf);
@@ -331,21 +354,25 @@ static int prepare(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun_e
 {
 	int r = config_validate(ctx->cfg, err);
 
-	if (r == 0)
-		r = check_rootfs(ctx, err);
-	if (r == 0)
-		r = check_script(ctx, err);
-	if (r == 0)
-		r = build_command(ctx, err);
-	if (r == 0)
-		r = compile_policy(ctx, err);
-	if (r == 0)
-		r = setup_cgroup(ctx, res, err);
-	if (r == 0)
-		r = open_channels(ctx, err);
+	if (r < 0)
+		return nsrun_err_kind(err, "config");
+	if ((r = check_rootfs(ctx, err)) < 0)
+		return nsrun_err_kind(err, "rootfs");
+	if ((r = check_script(ctx, err)) < 0)
+		return nsrun_err_kind(err, "input");
+	if ((r = build_command(ctx, err)) < 0)
+		return nsrun_err_kind(err, "config");
+	if ((r = compile_policy(ctx, err)) < 0)
+		return nsrun_err_kind(err, "policy");
+	if ((r = setup_cgroup(ctx, res, err)) < 0)
+		return nsrun_err_kind(err, "cgroup_unavailable");
 	userns_plan(geteuid(), getegid(), &ctx->plan.ids);
-	ctx->plan.pids_limit = ctx->cfg->pids_limit;
-	return r;
+	ctx->plan.limits = (struct child_limits){ctx->cfg->pids_limit, ctx->cfg->cpu_time_ms,
+						 ctx->cfg->nofile_limit};
+	ctx->plan.mounts.tmpfs_bytes = ctx->cfg->tmpfs_bytes;
+	if ((r = open_channels(ctx, err)) < 0)
+		return nsrun_err_kind(err, "internal");
+	return 0;
 }
 
 static void cleanup(struct run_ctx *ctx)
@@ -370,6 +397,8 @@ int nsrun_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct n
 	struct run_ctx ctx;
 	int r;
 
+	if (cfg->backend == NSRUN_BACKEND_DOCKER)
+		return docker_run(cfg, res, err);
 	memset(&ctx, 0, sizeof(ctx));
 	memset(res, 0, sizeof(*res));
 	memset(err, 0, sizeof(*err));

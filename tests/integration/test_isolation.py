@@ -60,7 +60,7 @@ def test_own_hostname_and_only_loopback(nsrun):
 def test_minimal_dev_and_app(nsrun):
     info = probe(nsrun)
     assert info["dev"] == sorted(["null", "zero", "full", "random", "urandom",
-                                  "fd", "stdin", "stdout", "stderr"])
+                                  "fd", "stdin", "stdout", "stderr", "shm"])
     assert info["app"] == ["script.py"]
 
 

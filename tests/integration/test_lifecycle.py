@@ -54,7 +54,7 @@ def test_caller_signal_kills_the_sandbox_and_cleans_up(nsrun):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 128 + signal.SIGINT
-    assert "interrupted" in err
+    assert "Interrupted by SIGINT" in err
     assert wait_gone(marker, seconds=0) == []
     assert nsrun_cgroups() == before
 
@@ -95,14 +95,14 @@ def test_ten_concurrent_runs_get_their_own_cgroup_and_verdict(nsrun):
         if code == 0:
             assert result.stdout == "held 90\n"
         else:
-            assert "memory limit" in result.stderr
+            assert "Memory limit of 128M reached" in result.stderr
     assert nsrun_cgroups() == before
 
 
 def test_sigkill_is_not_reported_as_out_of_memory(nsrun):
     result = nsrun.run("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     assert result.returncode == 137
-    assert "memory limit" not in result.stderr
+    assert "Memory limit" not in result.stderr
 
 
 def test_growing_past_the_limit_kills(nsrun):

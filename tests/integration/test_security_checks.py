@@ -61,7 +61,7 @@ def test_url_fetch_fails_name_resolution(nsrun):
 def test_huge_allocation_is_killed_with_137(nsrun):
     result = nsrun.run('x = "a" * 1000000000')
     assert result.returncode == 137, result.stderr
-    assert "memory limit of 128M reached" in result.stderr
+    assert "Memory limit of 128M reached" in result.stderr
 
 
 def test_busy_loop_times_out_after_10_seconds(nsrun):

@@ -1,8 +1,9 @@
 /* Turns a parsed policy into a BPF program in the supervisor (before
  * clone), and installs that program in the sandboxed process as the last
  * step before execve. */
-#ifndef NSRUN_SECCOMP_H
-#define NSRUN_SECCOMP_H
+
+#ifndef NSRUN_SECCOMP_BPF_H
+#define NSRUN_SECCOMP_BPF_H
 
 #include <linux/filter.h>
 
