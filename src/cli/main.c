@@ -126,19 +126,20 @@ static int usage_error(const char *fmt, const char *arg)
 	return -1;
 }
 
-static int add_bind(struct cli *cli, const char *spec)
+/* SRC:DST is split in place: argv strings are ours to modify, and nothing
+ * needs to be allocated or freed. */
+static int add_bind(struct cli *cli, char *spec)
 {
-	const char *colon = strchr(spec, ':');
+	char *colon = strchr(spec, ':');
 	size_t n = cli->cfg.n_binds;
 
 	if (!colon || colon == spec || colon[1] == '\0')
 		return usage_error("--bind-ro '%s': expected SRC:DST", spec);
 	if (n == MAX_BINDS)
 		return usage_error("too many --bind-ro options (at most 64): '%s'", spec);
-	cli->binds[n].source = strndup(spec, (size_t)(colon - spec));
+	*colon = '\0';
+	cli->binds[n].source = spec;
 	cli->binds[n].target = colon + 1;
-	if (!cli->binds[n].source)
-		return usage_error("out of memory at '%s'", spec);
 	cli->cfg.binds = cli->binds;
 	cli->cfg.n_binds = n + 1;
 	return 0;
@@ -237,7 +238,7 @@ static int apply_io_option(struct cli *cli, int opt, const char *arg)
 	}
 }
 
-static int apply_sandbox_option(struct cli *cli, int opt, const char *arg)
+static int apply_sandbox_option(struct cli *cli, int opt, char *arg)
 {
 	struct nsrun_config *cfg = &cli->cfg;
 
@@ -266,7 +267,7 @@ static int apply_sandbox_option(struct cli *cli, int opt, const char *arg)
 	}
 }
 
-static int apply_option(struct cli *cli, int opt, const char *arg)
+static int apply_option(struct cli *cli, int opt, char *arg)
 {
 	switch (opt) {
 	case OPT_MEMORY:
@@ -507,8 +508,5 @@ int main(int argc, char **argv)
 		emit_document(&cli, NULL, &err);
 		return NSRUN_EXIT_SETUP;
 	}
-	r = run(&cli);
-	for (size_t i = 0; i < cli.cfg.n_binds; i++)
-		free((char *)cli.binds[i].source);
-	return r;
+	return run(&cli);
 }

@@ -311,10 +311,9 @@ void cg_read_stats(const struct cg_run *run, struct cg_stats *ret)
 static int remove_dir_with_retry(struct cg_part *part)
 {
 	struct timespec pause = {0, 1000000};
-	int r = 0;
 
 	for (int attempt = 0; attempt < 1000; attempt++) {
-		r = cgroup_delete_cgroup_ext(part->handle, CGFLAG_DELETE_EMPTY_ONLY);
+		int r = cgroup_delete_cgroup_ext(part->handle, CGFLAG_DELETE_EMPTY_ONLY);
 		if (r == 0 || (r == ECGOTHER && cgroup_get_last_errno() == ENOENT))
 			return 0;
 		nanosleep(&pause, NULL);

@@ -61,6 +61,7 @@ static char *base64(const unsigned char *data, size_t len)
 {
 	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char pad = '=';
 	char *out = malloc((len + 2) / 3 * 4 + 1), *p = out;
 
 	if (!out)
@@ -74,8 +75,13 @@ static char *base64(const unsigned char *data, size_t len)
 			chunk |= data[i + 2];
 		*p++ = alphabet[(chunk >> 18) & 63];
 		*p++ = alphabet[(chunk >> 12) & 63];
-		*p++ = i + 1 < len ? alphabet[(chunk >> 6) & 63] : '=';
-		*p++ = i + 2 < len ? alphabet[chunk & 63] : '=';
+		p[0] = pad;
+		p[1] = pad;
+		if (i + 1 < len)
+			p[0] = alphabet[(chunk >> 6) & 63];
+		if (i + 2 < len)
+			p[1] = alphabet[chunk & 63];
+		p += 2;
 	}
 	*p = '\0';
 	return out;

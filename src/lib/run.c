@@ -352,25 +352,23 @@ static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun
 
 static int prepare(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun_error *err)
 {
-	int r = config_validate(ctx->cfg, err);
-
-	if (r < 0)
+	if (config_validate(ctx->cfg, err) < 0)
 		return nsrun_err_kind(err, "config");
-	if ((r = check_rootfs(ctx, err)) < 0)
+	if (check_rootfs(ctx, err) < 0)
 		return nsrun_err_kind(err, "rootfs");
-	if ((r = check_script(ctx, err)) < 0)
+	if (check_script(ctx, err) < 0)
 		return nsrun_err_kind(err, "input");
-	if ((r = build_command(ctx, err)) < 0)
+	if (build_command(ctx, err) < 0)
 		return nsrun_err_kind(err, "config");
-	if ((r = compile_policy(ctx, err)) < 0)
+	if (compile_policy(ctx, err) < 0)
 		return nsrun_err_kind(err, "policy");
-	if ((r = setup_cgroup(ctx, res, err)) < 0)
+	if (setup_cgroup(ctx, res, err) < 0)
 		return nsrun_err_kind(err, "cgroup_unavailable");
 	userns_plan(geteuid(), getegid(), &ctx->plan.ids);
 	ctx->plan.limits = (struct child_limits){ctx->cfg->pids_limit, ctx->cfg->cpu_time_ms,
 						 ctx->cfg->nofile_limit};
 	ctx->plan.mounts.tmpfs_bytes = ctx->cfg->tmpfs_bytes;
-	if ((r = open_channels(ctx, err)) < 0)
+	if (open_channels(ctx, err) < 0)
 		return nsrun_err_kind(err, "internal");
 	return 0;
 }

@@ -14,8 +14,8 @@ void userns_plan(uid_t caller_uid, gid_t caller_gid, struct userns_plan *ret)
 	unsigned host_uid = root ? USERNS_ROOT_HOST_ID : (unsigned)caller_uid;
 	unsigned host_gid = root ? USERNS_ROOT_HOST_ID : (unsigned)caller_gid;
 
-	snprintf(ret->uid_map, sizeof(ret->uid_map), "%u %u 1\n", USERNS_SANDBOX_ID, host_uid);
-	snprintf(ret->gid_map, sizeof(ret->gid_map), "%u %u 1\n", USERNS_SANDBOX_ID, host_gid);
+	snprintf(ret->uid_map, sizeof(ret->uid_map), "%u %u 1\n", (unsigned)USERNS_SANDBOX_ID, host_uid);
+	snprintf(ret->gid_map, sizeof(ret->gid_map), "%u %u 1\n", (unsigned)USERNS_SANDBOX_ID, host_gid);
 	ret->deny_setgroups = !root;
 	ret->drop_supplementary_groups = root;
 }
