@@ -125,7 +125,8 @@ static int build_command(struct run_ctx *ctx, struct nsrun_error *err)
 	if (!argv || !envp)
 		return nsrun_err(err, ENOMEM, "out of memory");
 	memcpy(argv, head, sizeof(head));
-	memcpy(argv + ARRAY_SIZE(head), ctx->cfg->args, n_args * sizeof(char *));
+	for (size_t i = 0; i < n_args; i++)
+		argv[ARRAY_SIZE(head) + i] = (char *)ctx->cfg->args[i];
 	memcpy(envp, config_base_env, config_base_env_count * sizeof(char *));
 	for (size_t i = 0; i < n_env; i++) {
 		const char *entry = ctx->cfg->env[i];
