@@ -16,6 +16,7 @@
 
 #include "nsrun.h"
 #include "compare.h"
+#include "doctor_cli.h"
 #include "paths.h"
 
 #define MAX_BINDS 64
@@ -380,6 +381,9 @@ static void print_error(const struct nsrun_error *err)
 	fprintf(stderr, "nsrun: %s\n", err->msg);
 	if (err->hint[0])
 		fprintf(stderr, "nsrun: hint: %s\n", err->hint);
+	/* The host is not ready: the doctor checks everything at once. */
+	if (strcmp(err->kind, "userns_denied") == 0 || strcmp(err->kind, "cgroup_unavailable") == 0)
+		fputs("nsrun: run `nsrun doctor` for a full check of this host\n", stderr);
 }
 
 /* The JSON document goes to stdout (--json) and/or the result fd. */
@@ -492,6 +496,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)
 		return compare_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "doctor") == 0)
+		return doctor_main(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
 	nsrun_config_init(&cli.cfg);
 	cli.result_fd = -1;

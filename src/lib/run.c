@@ -18,6 +18,7 @@
 #include "cgroup.h"
 #include "child.h"
 #include "config.h"
+#include "diagnose.h"
 #include "docker.h"
 #include "error.h"
 #include "monitor.h"
@@ -205,13 +206,8 @@ static void close_child_ends(struct run_ctx *ctx)
 static int clone_sandbox(struct run_ctx *ctx, struct nsrun_error *err)
 {
 	ctx->pid = sys_clone3(CLONE_SANDBOX_FLAGS, &ctx->pidfd);
-	if (ctx->pid < 0) {
-		nsrun_err_sys(err, "create the sandbox's namespaces (clone3)");
-		nsrun_err_kind(err, "userns_denied");
-		return nsrun_err_hint(err, "this host may forbid unprivileged user namespaces: check "
-					   "sysctl user.max_user_namespaces and "
-					   "kernel.apparmor_restrict_unprivileged_userns");
-	}
+	if (ctx->pid < 0)
+		return diag_clone_failed(errno, "clone3", err);
 	if (ctx->pid == 0) {
 		close(ctx->sync[0]);
 		close(ctx->in[0]);
@@ -231,8 +227,8 @@ static int release_sandbox(struct run_ctx *ctx, struct nsrun_error *err)
 
 	if (ctx->have_cgroup)
 		r = cg_attach(&ctx->cgroup, ctx->pid, err);
-	if (r == 0)
-		r = userns_write_maps(ctx->pid, &ctx->plan.ids, err);
+	if (r == 0 && (r = userns_write_maps(ctx->pid, &ctx->plan.ids, err)) < 0)
+		diag_explain_error(DIAG_STAGE_ID_MAP, err);
 	if (r == 0 && sync_send_type(ctx->sync[0], SYNC_GO, 0) < 0)
 		r = nsrun_err_sys(err, "release the sandbox");
 	if (r == 0)
@@ -324,6 +320,7 @@ static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun
 	res->setup_ms = mon.exec_at_ms ? mon.exec_at_ms - ctx->start_ms : 0;
 	if (r == 0 && mon.have_error && !mon.have_status) {
 		*err = mon.child_error;
+		diag_explain_error(DIAG_STAGE_SETUP, err);
 		r = nsrun_err_kind(err, "sandbox_setup");
 	}
 	if (ctx->have_cgroup) {
