@@ -158,7 +158,7 @@ static int cmp_read_expect(const char *path, struct cmp_expect *ex)
 	if (!f)
 		return cmp_fail("%s: %s", path, strerror(errno));
 	while (r == 0 && (len = getline(&line, &cap, f)) >= 0) {
-		char where[PATH_MAX + 16], copy[CMP_TEXT_MAX + 32];
+		char copy[CMP_TEXT_MAX + 32];
 
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -167,8 +167,9 @@ static int cmp_read_expect(const char *path, struct cmp_expect *ex)
 			continue;
 		snprintf(copy, sizeof(copy), "%s", line);
 		if (cmp_parse_line(ex, line, &have_exit) < 0) {
-			snprintf(where, sizeof(where), "%s:%d", path, lineno);
-			r = cmp_fail("%s: cannot use '%s' (see nsrun compare --help)", where, copy);
+			fprintf(stderr, "nsrun compare: %s:%d: cannot use '%s' (see nsrun compare --help)\n",
+				path, lineno, copy);
+			r = -1;
 		}
 	}
 	free(line);
@@ -353,8 +354,11 @@ static void cmp_outcome_cell(const struct cmp_outcome *out, char *buf, size_t si
 {
 	switch (out->state) {
 	case CMP_RAN:
-		snprintf(buf, size, "%s %d %s", out->pass ? "pass" : "FAIL", out->exit_code,
-			 nsrun_status_name(out->status));
+		if (out->status == NSRUN_STATUS_CANCELLED)
+			snprintf(buf, size, "interrupted");
+		else
+			snprintf(buf, size, "%s %d %s", out->pass ? "pass" : "FAIL", out->exit_code,
+				 nsrun_status_name(out->status));
 		break;
 	case CMP_ERROR:
 		snprintf(buf, size, "ERROR (setup)");
@@ -381,23 +385,30 @@ enum { COL_CHECK, COL_EXPECTED, COL_NATIVE, COL_DOCKER, COL_NATIVE_MS, COL_DOCKE
 static void cmp_row_cells(const struct cmp_run *run, const struct cmp_check *check,
 			  char cells[N_COLS][64])
 {
+	/* Agreement is only judged between two runs that were not interrupted. */
+	bool judged = !run->docker_skipped && check->out[0].state != CMP_NOT_RUN &&
+		      check->out[1].state != CMP_NOT_RUN &&
+		      check->out[0].status != NSRUN_STATUS_CANCELLED &&
+		      check->out[1].status != NSRUN_STATUS_CANCELLED;
+
 	snprintf(cells[COL_CHECK], 64, "%s", check->name);
 	cmp_expected_cell(&check->expect, cells[COL_EXPECTED], 64);
 	cmp_outcome_cell(&check->out[0], cells[COL_NATIVE], 64);
 	cmp_outcome_cell(&check->out[1], cells[COL_DOCKER], 64);
 	cmp_ms_cell(&check->out[0], cells[COL_NATIVE_MS], 64);
 	cmp_ms_cell(&check->out[1], cells[COL_DOCKER_MS], 64);
-	snprintf(cells[COL_AGREE], 64, "%s",
-		 run->docker_skipped ? "-" : (cmp_agree(check) ? "yes" : "NO"));
+	snprintf(cells[COL_AGREE], 64, "%s", !judged ? "-" : (cmp_agree(check) ? "yes" : "NO"));
 }
 
 static void cmp_print_row(char cells[N_COLS][64], const int width[N_COLS])
 {
 	for (int c = 0; c < N_COLS; c++) {
-		bool right = c == COL_NATIVE_MS || c == COL_DOCKER_MS;
-
-		printf(c ? "  " : "");
-		printf(right ? "%*s" : "%-*s", c == N_COLS - 1 && !right ? 0 : width[c], cells[c]);
+		if (c == COL_NATIVE_MS || c == COL_DOCKER_MS)
+			printf("  %*s", width[c], cells[c]);
+		else if (c == N_COLS - 1) /* no trailing blanks */
+			printf("  %s", cells[c]);
+		else
+			printf("%s%-*s", c ? "  " : "", width[c], cells[c]);
 	}
 	putchar('\n');
 }
@@ -432,11 +443,12 @@ static void cmp_print_notes(const struct cmp_run *run)
 		for (int b = 0; b < 2; b++) {
 			const struct cmp_outcome *out = &check->out[b];
 
-			if ((out->state == CMP_RAN && !out->pass) || out->state == CMP_ERROR)
+			if ((out->state == CMP_RAN && !out->pass && out->status != NSRUN_STATUS_CANCELLED) ||
+			    out->state == CMP_ERROR)
 				printf("  %s (%s): %s\n", check->name, cmp_backend_names[b], out->why);
 		}
 		if (!run->docker_skipped && check->out[0].state == CMP_RAN &&
-		    check->out[1].state == CMP_RAN && !cmp_agree(check))
+		    check->out[1].state == CMP_RAN && !cmp_agree(check) && !run->cancel_signal)
 			printf("  %s: the backends disagree\n", check->name);
 	}
 }
@@ -553,8 +565,6 @@ static int cmp_parse_args(struct cmp_run *run, int argc, char **argv)
 
 static int cmp_resolve_paths(struct cmp_run *run)
 {
-	char found[PATH_MAX];
-
 	if (!run->cfg.rootfs && !(run->cfg.rootfs = paths_find_rootfs(run->rootfs, sizeof(run->rootfs))))
 		return cmp_fail("no Python rootfs found (build it with scripts/build-rootfs, or pass "
 				"--rootfs DIR)%s%s",
@@ -563,6 +573,8 @@ static int cmp_resolve_paths(struct cmp_run *run)
 	    !(run->cfg.seccomp_policy = paths_find_policy(run->policy, sizeof(run->policy))))
 		return cmp_fail("no seccomp policy found (pass --seccomp-policy FILE)%s%s", "", "");
 	if (!run->dir[0]) {
+		char found[PATH_MAX];
+
 		if (!paths_find_checks(found, sizeof(found)) || !realpath(found, run->dir))
 			return cmp_fail("the shipped checks (tests/checks) were not found; give a DIR%s%s",
 					"", "");
@@ -596,11 +608,13 @@ static void cmp_print_header(const struct cmp_run *run)
 
 int compare_main(int argc, char **argv)
 {
+	static const char *const no_args[] = {NULL};
 	struct cmp_run run;
 	int r;
 
 	memset(&run, 0, sizeof(run));
 	nsrun_config_init(&run.cfg);
+	run.cfg.args = no_args;
 	r = cmp_parse_args(&run, argc, argv);
 	if (r != 0)
 		return r > 0 ? 0 : NSRUN_EXIT_SETUP;
@@ -618,8 +632,8 @@ int compare_main(int argc, char **argv)
 	cmp_print_table(&run);
 	cmp_print_notes(&run);
 	if (run.cancel_signal) {
-		printf("\nInterrupted by %s: the remaining checks were not run.\n",
-		       strsignal(run.cancel_signal));
+		printf("\nInterrupted by SIG%s: the remaining checks were not run.\n",
+		       sigabbrev_np(run.cancel_signal) ? sigabbrev_np(run.cancel_signal) : "?");
 		r = 128 + run.cancel_signal;
 	} else {
 		r = cmp_summary(&run);

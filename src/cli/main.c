@@ -87,6 +87,8 @@ static const struct option long_options[] = {
 static void usage(FILE *out)
 {
 	fputs("Usage: nsrun [OPTIONS] SCRIPT.py [ARGS...]\n"
+	      "       nsrun compare [--timeout D] [DIR]   native vs docker on check scripts\n"
+	      "       nsrun doctor [--json]               what this host lets nsrun enforce\n"
 	      "Run an untrusted Python script in a read-only, network-less sandbox.\n\n"
 	      "  --memory SIZE            memory limit, swap off (default 128M; K, M, G suffixes)\n"
 	      "  --timeout DURATION       wall-clock limit (default 10s; ms, s, m, h suffixes)\n"

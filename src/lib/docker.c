@@ -8,11 +8,12 @@
  *      fails) so a missing image or an unreachable engine is a setup error
  *      with a hint, never a registry pull;
  *   3. `docker create` a uniquely named container: creation is the slow,
- *      failure-prone part, and doing it first lets the timer start when the
- *      container starts, as the native timer starts when the sandbox is
- *      released;
- *   4. `docker start -a -i` it under the shared monitor, which relays stdio
- *      and, on timeout or cancel, calls docker_kill_hook (`docker kill`);
+ *      failure-prone part, and doing it apart from the start lets the timer
+ *      start when the container has started, as the native timer starts
+ *      when the sandbox is released;
+ *   4. `docker start -a -i` it, wait until the engine reports it started,
+ *      then run the shared monitor, which relays stdio and, on timeout or
+ *      cancel, calls docker_kill_hook (`docker kill`);
  *   5. `docker inspect` for State.OOMKilled and State.ExitCode (no --rm:
  *      the verdict needs them), then
  *   6. `docker rm -f` on every path, including errors, timeouts and cancels.
@@ -65,6 +66,9 @@ extern char **environ;
 #define DOCKER_KILL_MS 20000ULL
 #define DOCKER_REMOVE_MS 60000ULL
 #define DOCKER_TEXT_MAX 2048
+/* State.Error last: it is free text. */
+#define DOCKER_STATE_FORMAT                                                                        \
+	"{{.State.OOMKilled}} {{.State.Running}} {{.State.ExitCode}} {{.State.StartedAt}} {{.State.Error}}"
 #define DOCKER_HINT_ENGINE                                                                         \
 	"start dockerd (as root: scripts/start-dockerd), or point DOCKER_HOST at a running engine"
 
@@ -151,25 +155,38 @@ static void docker_args_free(struct docker_args *args)
 	memset(args, 0, sizeof(*args));
 }
 
-/* --mount is CSV: a quoted field may hold commas; quotes double inside. */
-static void docker_args_add_mount(struct docker_args *args, const char *source, const char *target)
+/* "KEY=VALUE" as one CSV field: quoted, inner quotes doubled, so commas
+ * and quotes in paths survive docker's --mount parser. */
+static char *docker_csv_field(const char *key, const char *value)
 {
-	char *q = malloc(strlen(source) * 2 + 1);
-	char *p = q;
+	char *field = malloc(strlen(key) + strlen(value) * 2 + 4);
+	char *p = field;
 
-	if (!q) {
-		args->failed = true;
-		return;
-	}
-
-	for (const char *s = source; *s; s++) {
+	if (!field)
+		return NULL;
+	*p++ = '"';
+	p = stpcpy(p, key);
+	for (const char *s = value; *s; s++) {
 		if (*s == '"')
 			*p++ = '"';
 		*p++ = *s;
 	}
+	*p++ = '"';
 	*p = '\0';
-	docker_args_add(args, "--mount=type=bind,\"source=%s\",\"target=%s\",readonly", q, target);
-	free(q);
+	return field;
+}
+
+static void docker_args_add_mount(struct docker_args *args, const char *source, const char *target)
+{
+	char *src = docker_csv_field("source=", source);
+	char *dst = docker_csv_field("target=", target);
+
+	if (src && dst)
+		docker_args_add(args, "--mount=type=bind,%s,%s,readonly", src, dst);
+	else
+		args->failed = true;
+	free(src);
+	free(dst);
 }
 
 /* ------------------------------------------------------------------ */
@@ -256,6 +273,18 @@ static int docker_read_cancel(int fd)
 	return n == (ssize_t)sizeof(info) ? (int)info.ssi_signo : SIGTERM;
 }
 
+/* A cancel request that arrived while nothing watched for it. */
+static bool docker_poll_cancel(struct docker_ctx *ctx)
+{
+	struct pollfd p = {ctx->cancel_fd, POLLIN, 0};
+
+	if (ctx->cancel_fd >= 0 && poll(&p, 1, 0) > 0) {
+		ctx->cancel_signal = docker_read_cancel(ctx->cancel_fd);
+		ctx->cancel_fd = -1;
+	}
+	return ctx->cancel_signal != 0;
+}
+
 /* Read what is there; returns false at EOF or on an error. */
 static bool docker_drain(int fd, struct docker_text *text)
 {
@@ -281,10 +310,12 @@ struct docker_wait {
 	int cancel_fd;
 	uint64_t deadline_ms;
 	bool exited;
+	int cancel_signal;
 };
 
-/* One poll round; returns 1 to go on, 0 when done, -ETIMEDOUT, or a
- * positive signal number when the caller asked to cancel. */
+enum { DOCKER_WAIT_DONE = 0, DOCKER_WAIT_MORE = 1, DOCKER_WAIT_CANCELLED = 2 };
+
+/* One poll round: DOCKER_WAIT_*, or -ETIMEDOUT / -errno. */
 static int docker_wait_round(struct docker_wait *w, struct docker_call *call)
 {
 	struct pollfd p[4] = {{w->fds[0], POLLIN, 0}, {w->fds[1], POLLIN, 0},
@@ -293,14 +324,16 @@ static int docker_wait_round(struct docker_wait *w, struct docker_call *call)
 	int n;
 
 	if (w->exited && w->fds[0] < 0 && w->fds[1] < 0)
-		return 0;
+		return DOCKER_WAIT_DONE;
 	if (now >= w->deadline_ms)
 		return -ETIMEDOUT;
 	n = poll(p, ARRAY_SIZE(p), (int)(w->deadline_ms - now));
 	if (n < 0)
-		return errno == EINTR ? 1 : -errno;
-	if (p[3].revents)
-		return docker_read_cancel(w->cancel_fd);
+		return errno == EINTR ? DOCKER_WAIT_MORE : -errno;
+	if (p[3].revents) {
+		w->cancel_signal = docker_read_cancel(w->cancel_fd);
+		return DOCKER_WAIT_CANCELLED;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (p[i].revents && !docker_drain(w->fds[i], i ? &call->err : &call->out)) {
 			close(w->fds[i]);
@@ -309,7 +342,7 @@ static int docker_wait_round(struct docker_wait *w, struct docker_call *call)
 	}
 	if (p[2].revents)
 		w->exited = true;
-	return 1;
+	return DOCKER_WAIT_MORE;
 }
 
 /* Run `docker ARGS` to completion with its output kept (bounded), within
@@ -318,7 +351,7 @@ static int docker_wait_round(struct docker_wait *w, struct docker_call *call)
 static int docker_call(struct docker_ctx *ctx, char *const argv[], uint64_t timeout_ms,
 		       bool cancellable, struct docker_call *call, struct nsrun_error *err)
 {
-	struct docker_wait w = {{-1, -1}, -1, cancellable ? ctx->cancel_fd : -1, 0, false};
+	struct docker_wait w = {{-1, -1}, -1, cancellable ? ctx->cancel_fd : -1, 0, false, 0};
 	int out[2] = {-1, -1}, errp[2] = {-1, -1};
 	pid_t pid;
 	int r;
@@ -340,14 +373,14 @@ static int docker_call(struct docker_ctx *ctx, char *const argv[], uint64_t time
 	w.fds[1] = errp[0];
 	out[0] = errp[0] = -1;
 	w.deadline_ms = monotonic_ms() + timeout_ms;
-	while ((r = docker_wait_round(&w, call)) == 1)
+	while ((r = docker_wait_round(&w, call)) == DOCKER_WAIT_MORE)
 		;
-	if (r != 0) { /* timed out, cancelled or poll failed: stop the CLI */
+	if (r != DOCKER_WAIT_DONE) { /* timed out, cancelled or poll failed: stop the CLI */
 		sys_pidfd_send_signal(w.pidfd, SIGKILL);
 		call->timed_out = r == -ETIMEDOUT;
-		if (r > 0) {
-			ctx->cancel_signal = r;
-			ctx->cancel_fd = -1;
+		if (r == DOCKER_WAIT_CANCELLED) {
+			ctx->cancel_signal = w.cancel_signal;
+			ctx->cancel_fd = -1; /* read: the monitor must not wait for it again */
 		}
 		r = r < 0 && r != -ETIMEDOUT ? nsrun_err(err, -r, "wait for the docker CLI") : 0;
 	}
@@ -485,7 +518,7 @@ static int docker_resolve_image(struct docker_ctx *ctx, struct nsrun_error *err)
 		return docker_image_error(ctx, "no content hash in " DOCKER_MARKER, err);
 	line += strlen("\n" DOCKER_HASH_KEY);
 	for (int i = 0; i < 64; i++)
-		if (!strchr("0123456789abcdef", line[i]) || !line[i])
+		if (!line[i] || !strchr("0123456789abcdef", line[i]))
 			return docker_image_error(ctx, "malformed content hash in " DOCKER_MARKER, err);
 	snprintf(ctx->image, sizeof(ctx->image), "%s:%.12s", DOCKER_REPOSITORY, line);
 	return 0;
@@ -493,11 +526,13 @@ static int docker_resolve_image(struct docker_ctx *ctx, struct nsrun_error *err)
 
 static void docker_make_name(struct docker_ctx *ctx)
 {
-	static unsigned counter;
 	unsigned random_part = 0;
 
-	if (getrandom(&random_part, sizeof(random_part), GRND_NONBLOCK) != sizeof(random_part))
+	if (getrandom(&random_part, sizeof(random_part), GRND_NONBLOCK) != sizeof(random_part)) {
+		static unsigned counter;
+
 		random_part = ++counter ^ (unsigned)monotonic_ms();
+	}
 	snprintf(ctx->name, sizeof(ctx->name), "nsrun-%d-%08x", (int)getpid(), random_part);
 }
 
@@ -557,11 +592,20 @@ static int docker_check_image(struct docker_ctx *ctx, struct nsrun_error *err)
 
 static void docker_add_limits(struct docker_args *a, const struct nsrun_config *cfg)
 {
+	unsigned long long fsize = cfg->tmpfs_bytes > MOUNT_SHM_BYTES ? cfg->tmpfs_bytes
+								      : MOUNT_SHM_BYTES;
+
 	/* Swap off: memory-swap equal to memory, as the native memsw/swap.max. */
 	docker_args_add(a, "--memory=%llub", (unsigned long long)cfg->memory_bytes);
 	docker_args_add(a, "--memory-swap=%llub", (unsigned long long)cfg->memory_bytes);
 	docker_args_add(a, "--pids-limit=%llu", (unsigned long long)cfg->pids_limit);
+	docker_args_add(a, "--shm-size=%llub", MOUNT_SHM_BYTES);
+	/* The native workload's rlimits (child.c): no core, files no larger
+	 * than the largest writable tmpfs, no real-time or raised priority. */
 	docker_args_add(a, "--ulimit=core=0:0");
+	docker_args_add(a, "--ulimit=fsize=%llu:%llu", fsize, fsize);
+	docker_args_add(a, "--ulimit=rtprio=0:0");
+	docker_args_add(a, "--ulimit=nice=0:0");
 	docker_args_add(a, "--ulimit=nofile=%llu:%llu", (unsigned long long)cfg->nofile_limit,
 			(unsigned long long)cfg->nofile_limit);
 	if (cfg->cpu_time_ms) { /* as the native backend: whole seconds, rounded up */
@@ -665,11 +709,14 @@ static int docker_create(struct docker_ctx *ctx, struct nsrun_error *err)
 	struct docker_call call;
 	int r;
 
-	/* Set before the call: a create that timed out or was cancelled may
-	 * still have made the container, and cleanup removes it by name. */
+	/* Not cancellable: killing the CLI would not stop the engine, which
+	 * could then finish creating the container after cleanup's docker rm.
+	 * A cancel request waits in its fd until the create is done.  Set
+	 * before the call: a create that timed out may still have made the
+	 * container, and cleanup removes it by name. */
 	ctx->created = true;
-	r = docker_call(ctx, ctx->create.v, DOCKER_CREATE_MS, true, &call, err);
-	if (r < 0 || ctx->cancel_signal)
+	r = docker_call(ctx, ctx->create.v, DOCKER_CREATE_MS, false, &call, err);
+	if (r < 0 || docker_poll_cancel(ctx))
 		return r;
 	if (call.timed_out)
 		return docker_engine_error(&call, err);
@@ -726,8 +773,33 @@ static int docker_start(struct docker_ctx *ctx, struct nsrun_error *err)
 		ctx->pid = 0;
 		return docker_spawn_error(r, err);
 	}
-	ctx->started_ms = monotonic_ms();
 	return 0;
+}
+
+/* nsrun's timer starts when the container has started, as the native one
+ * starts when the sandbox is released: the engine's own start latency
+ * (runc, mounts; a few hundred ms, more on a loaded host) is not the
+ * script's time.  Output meanwhile waits in the pipes.  Stops waiting
+ * when the CLI exits (the start failed, or the script already finished). */
+static int docker_wait_started(struct docker_ctx *ctx, struct nsrun_error *err)
+{
+	char *argv[] = {DOCKER_CLI, "inspect", "--type=container", "--format", "{{.State.StartedAt}}",
+			ctx->name, NULL};
+	uint64_t deadline = monotonic_ms() + DOCKER_CREATE_MS;
+	struct pollfd cli = {ctx->pidfd, POLLIN, 0};
+	struct docker_call call;
+	int r = 0;
+
+	while (r == 0 && !ctx->cancel_signal && monotonic_ms() < deadline) {
+		if (poll(&cli, 1, 5) > 0)
+			break;
+		r = docker_call(ctx, argv, DOCKER_QUERY_MS, true, &call, err);
+		if (r < 0 || call.timed_out ||
+		    (docker_call_ok(&call) && strncmp(call.out.buf, "0001-01-01", 10) != 0))
+			break;
+	}
+	ctx->started_ms = monotonic_ms();
+	return r;
 }
 
 /* The monitor's kill: docker kill, and if that fails (the engine hangs, or
@@ -771,7 +843,7 @@ static void docker_init_monitor(struct docker_ctx *ctx, struct monitor *mon)
 
 struct docker_state {
 	bool oom_killed;
-	bool started;
+	bool started, running;
 	int exit_code;
 	char error[200];
 };
@@ -791,10 +863,9 @@ static int docker_wait_status(int exit_code)
 static int docker_inspect(struct docker_ctx *ctx, struct docker_state *state,
 			  struct nsrun_error *err)
 {
-	char *argv[] = {DOCKER_CLI, "inspect", "--type=container", "--format",
-			"{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.StartedAt}} {{.State.Error}}",
+	char *argv[] = {DOCKER_CLI, "inspect", "--type=container", "--format", DOCKER_STATE_FORMAT,
 			ctx->name, NULL};
-	char oom[8] = "", started[64] = "";
+	char oom[8] = "", running[8] = "", started[64] = "";
 	struct docker_call call;
 	int used = 0, r;
 
@@ -803,12 +874,14 @@ static int docker_inspect(struct docker_ctx *ctx, struct docker_state *state,
 	if (r < 0)
 		return r;
 	if (!docker_call_ok(&call) ||
-	    sscanf(call.out.buf, "%7s %d %63s %n", oom, &state->exit_code, started, &used) < 3) {
+	    sscanf(call.out.buf, "%7s %7s %d %63s %n", oom, running, &state->exit_code, started,
+		   &used) < 4) {
 		nsrun_err(err, EIO, "docker inspect %s: %s", ctx->name, docker_first_line(&call.err));
 		nsrun_err_kind(err, "docker");
 		return nsrun_err_hint(err, DOCKER_HINT_ENGINE);
 	}
 	state->oom_killed = strcmp(oom, "true") == 0;
+	state->running = strcmp(running, "true") == 0;
 	state->started = strncmp(started, "0001-01-01", 10) != 0;
 	snprintf(state->error, sizeof(state->error), "%s", call.out.buf + used);
 	state->error[strcspn(state->error, "\n")] = '\0';
@@ -833,7 +906,18 @@ static int docker_facts(struct docker_ctx *ctx, const struct monitor *mon, struc
 	r = docker_inspect(ctx, &state, err);
 	if (r < 0)
 		return ours ? 0 : r;
-	if (!state.started && !ours && state.exit_code != 126 && state.exit_code != 127) {
+	if (ours) { /* the kill may have failed or raced a start: SIGKILL stands */
+		if (state.started && !state.running)
+			facts->init_status = docker_wait_status(state.exit_code);
+		facts->oom_kill_count = state.oom_killed ? 1 : 0;
+		return 0;
+	}
+	if (state.running) {
+		nsrun_err(err, EPIPE, "the docker CLI attached to %s exited while the container ran",
+			  ctx->name);
+		return nsrun_err_kind(err, "docker");
+	}
+	if (!state.started && state.exit_code != 126 && state.exit_code != 127) {
 		nsrun_err(err, EINVAL, "docker start %s: %s", ctx->name,
 			  state.error[0] ? state.error : "the container did not start");
 		return nsrun_err_kind(err, "docker");
@@ -944,18 +1028,16 @@ static void docker_cleanup(struct docker_ctx *ctx)
 
 static int docker_prepare(struct docker_ctx *ctx, struct nsrun_error *err)
 {
-	int r = config_validate(ctx->cfg, err);
-
-	if (r < 0)
+	if (config_validate(ctx->cfg, err) < 0)
 		return nsrun_err_kind(err, "config");
-	if ((r = docker_check_script(ctx, err)) < 0)
+	if (docker_check_script(ctx, err) < 0)
 		return nsrun_err_kind(err, "input");
-	if ((r = docker_check_policy(ctx, err)) < 0)
+	if (docker_check_policy(ctx, err) < 0)
 		return nsrun_err_kind(err, "policy");
-	if ((r = docker_resolve_image(ctx, err)) < 0)
+	if (docker_resolve_image(ctx, err) < 0)
 		return nsrun_err_kind(err, "config");
 	docker_make_name(ctx);
-	if ((r = docker_build_create(ctx, err)) < 0)
+	if (docker_build_create(ctx, err) < 0)
 		return nsrun_err_kind(err, "config");
 	return 0;
 }
@@ -988,6 +1070,8 @@ int docker_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct 
 		r = docker_create(&ctx, err);
 	if (r == 0 && !ctx.cancel_signal)
 		r = docker_start(&ctx, err);
+	if (r == 0 && !ctx.cancel_signal)
+		r = docker_wait_started(&ctx, err);
 	if (r == 0 && !ctx.cancel_signal)
 		r = docker_supervise(&ctx, res, err);
 	else if (r == 0)

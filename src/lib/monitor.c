@@ -306,6 +306,7 @@ int mon_run(struct monitor *mon, struct nsrun_error *err)
 void mon_close(struct monitor *mon)
 {
 	unwatch_close(mon, &mon->timer_fd);
+	unwatch_close(mon, &mon->sync_fd);
 	for (int i = 0; i < 2; i++)
 		unwatch_close(mon, &mon->out[i].fd);
 	unwatch_close(mon, &mon->in.dst_fd);

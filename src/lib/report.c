@@ -155,20 +155,36 @@ static const char *policy_name(const struct nsrun_config *cfg)
 	return slash ? slash + 1 : path;
 }
 
+static json_t *namespaces_array(const struct nsrun_config *cfg, const struct nsrun_result *res)
+{
+	/* docker run (without userns-remap) makes no user namespace, and a
+	 * cgroup namespace only on cgroup v2 hosts. */
+	if (cfg->backend == NSRUN_BACKEND_DOCKER)
+		return res && res->cgroup_mode == NSRUN_CGROUP_V2
+			       ? json_pack("[ssssss]", "mount", "pid", "net", "ipc", "uts", "cgroup")
+			       : json_pack("[sssss]", "mount", "pid", "net", "ipc", "uts");
+	return json_pack("[sssssss]", "user", "mount", "pid", "net", "ipc", "uts", "cgroup");
+}
+
+static const char *cgroup_enforcement(const struct nsrun_config *cfg, const struct nsrun_result *res)
+{
+	static const char *const names[] = {"none", "cgroup-v1", "cgroup-v2"};
+
+	if (!res || res->cgroup_mode == NSRUN_CGROUP_NONE)
+		return "none";
+	return cfg->backend == NSRUN_BACKEND_DOCKER ? "docker" : names[res->cgroup_mode];
+}
+
 static json_t *enforcement_object(const struct nsrun_config *cfg, const struct nsrun_result *res)
 {
-	static const char *const cgroup_names[] = {"none", "cgroup-v1", "cgroup-v2"};
-	const char *cgroup = cfg->backend == NSRUN_BACKEND_DOCKER ? "docker"
-			     : res ? cgroup_names[res->cgroup_mode]
-				   : "none";
+	const char *cgroup = cgroup_enforcement(cfg, res);
 	int native = cfg->backend == NSRUN_BACKEND_NATIVE;
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:[sssssss]}", "memory", cgroup,
-			 "swap", cgroup, "pids", cgroup, "wall", "nsrun-timerfd", "cpu",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:o}", "memory", cgroup, "swap",
+			 cgroup, "pids", cgroup, "wall", "nsrun-timerfd", "cpu",
 			 cfg->cpu_time_ms ? "rlimit" : NULL, "seccomp", policy_name(cfg), "network",
 			 native ? "netns-loopback-only" : "docker-network-none", "filesystem",
-			 "read-only-rootfs", "namespaces", "user", "mount", "pid", "net", "ipc", "uts",
-			 "cgroup");
+			 "read-only-rootfs", "namespaces", namespaces_array(cfg, res));
 }
 
 /* "mount /proc: Operation not permitted" -> step "mount /proc" */

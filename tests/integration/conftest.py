@@ -1,6 +1,7 @@
 """Fixtures for running the real nsrun binary on the real rootfs."""
 import os
 import pathlib
+import re
 import subprocess
 import textwrap
 
@@ -66,13 +67,34 @@ def nsrun(nsrun_binary, rootfs, tmp_path):
     return Runner(nsrun_binary, rootfs, tmp_path)
 
 
+GROUP_OWNER = re.compile(r"^nsrun-(?:doctor-)?(\d+)-")
+
+
 def nsrun_cgroups():
-    """Every cgroup directory nsrun created that still exists on the host."""
+    """Every cgroup directory nsrun created that still exists on the host.
+    Other runs may remove theirs while we walk: vanished entries are skipped."""
     found = set()
     for top in CGROUP_ROOT.iterdir():
-        if top.is_dir():
-            found.update(str(p) for p in top.rglob("nsrun-*") if p.is_dir())
+        for parent, dirs, _ in os.walk(top, onerror=lambda error: None):
+            found.update(os.path.join(parent, d) for d in dirs if d.startswith("nsrun-"))
     return found
+
+
+def cgroup_owner(path):
+    match = GROUP_OWNER.match(os.path.basename(path))
+    return int(match.group(1)) if match else None
+
+
+def cgroups_of(pid):
+    """The cgroups of the nsrun process pid (one per hierarchy)."""
+    return {path for path in nsrun_cgroups() if cgroup_owner(path) == pid}
+
+
+def leaked_cgroups():
+    """nsrun cgroups whose nsrun process is gone: what a run must never leave.
+    Groups of runs still going (other tests, other users) are not leaks."""
+    return {path for path in nsrun_cgroups()
+            if cgroup_owner(path) is None or not os.path.exists(f"/proc/{cgroup_owner(path)}")}
 
 
 def processes_with(marker):
