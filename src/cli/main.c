@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nsrun.h"
+#include "check_policy.h"
 #include "compare.h"
 #include "doctor_cli.h"
 #include "paths.h"
@@ -99,6 +100,7 @@ static void usage(FILE *out)
 	      "                           DST under /app is created)\n"
 	      "  --seccomp-policy FILE    OCI/Docker seccomp profile (default: policy/seccomp.json,\n"
 	      "                           or $NSRUN_SECCOMP_POLICY)\n"
+	      "  --check-policy FILE...   validate seccomp profiles, run nothing (exit 0 or 125)\n"
 	      "  --allow-no-memory-limit  run even when no cgroup can enforce the memory and pids\n"
 	      "                           limits (UNSAFE: the script may use all memory)\n"
 	      "  --cpu-time DURATION      CPU-time limit per process (whole seconds, RLIMIT_CPU)\n"
@@ -491,13 +493,33 @@ static int usage_failed(const struct cli *cli, int argc, char **argv)
 	return NSRUN_EXIT_SETUP;
 }
 
+/* A caller may start nsrun with stdin, stdout or stderr closed; the fds
+ * nsrun opens must not land on 0-2 and be taken for them. */
+static int ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int null = open("/dev/null", O_RDWR);
+
+		if (null != fd)
+			return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
 	int r;
 
+	if (ensure_std_fds() < 0)
+		return NSRUN_EXIT_SETUP;
+
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)
 		return compare_main(argc - 1, argv + 1);
+	if (argc > 1 && check_policy_wanted(argv[1]))
+		return check_policy_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "doctor") == 0)
 		return doctor_main(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));

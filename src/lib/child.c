@@ -1,6 +1,7 @@
 #include "child.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -59,14 +60,32 @@ static int set_rlimit(int resource, rlim_t soft, rlim_t hard, const char *what,
 	return 0;
 }
 
-static int set_rlimits(const struct child_limits *limits, struct nsrun_error *err)
+/* The largest file the script can write anywhere writable: /dev/shm's
+ * size, or the --tmpfs size when that is larger. */
+static rlim_t file_size_limit(uint64_t tmpfs_bytes)
+{
+	return (rlim_t)(tmpfs_bytes > MOUNT_SHM_BYTES ? tmpfs_bytes : MOUNT_SHM_BYTES);
+}
+
+static int set_rlimits(const struct child_limits *limits, uint64_t tmpfs_bytes,
+		       struct nsrun_error *err)
 {
 	/* RLIMIT_CPU counts whole seconds: round up, and SIGKILL one second
 	 * after the SIGXCPU in case the script catches it. */
 	rlim_t cpu_s = (rlim_t)((limits->cpu_ms + 999) / 1000);
+	rlim_t fsize = file_size_limit(tmpfs_bytes);
 	int r;
 
 	r = set_rlimit(RLIMIT_CORE, 0, 0, "core dump", err);
+	/* Python ignores SIGXFSZ, so a write past the limit fails with EFBIG. */
+	if (r == 0)
+		r = set_rlimit(RLIMIT_FSIZE, fsize, fsize, "file size", err);
+	/* Inherited from the caller otherwise: no real-time priority and no
+	 * raised nice value, which would let the script starve the host. */
+	if (r == 0)
+		r = set_rlimit(RLIMIT_RTPRIO, 0, 0, "real-time priority", err);
+	if (r == 0)
+		r = set_rlimit(RLIMIT_NICE, 0, 0, "nice", err);
 	/* Counted per user namespace, so this bounds the sandbox alone; the
 	 * cgroup's pids.max is the primary limit. */
 	if (r == 0)
@@ -95,7 +114,7 @@ _Noreturn static void workload_main(const struct child_plan *plan)
 	if (r == 0 && chdir("/app") < 0)
 		r = nsrun_err_sys(&err, "chdir /app");
 	if (r == 0)
-		r = set_rlimits(&plan->limits, &err);
+		r = set_rlimits(&plan->limits, plan->mounts.tmpfs_bytes, &err);
 	if (r == 0)
 		r = caps_drop_in_child(USERNS_SANDBOX_ID, USERNS_SANDBOX_ID,
 				       plan->ids.drop_supplementary_groups, &err);
@@ -120,14 +139,13 @@ static void close_all_but(int keep)
 	syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
 }
 
-/* Pid 1 keeps only the sync socket, reaps every orphan, and leaves as
- * soon as the workload has exited: its exit makes the kernel kill every
- * process left in the namespace. */
+/* Pid 1 (not dumpable, see child_init_main) keeps only the sync socket,
+ * reaps every orphan, and leaves as soon as the workload has exited: its
+ * exit makes the kernel kill every process left in the namespace. */
 _Noreturn static void init_reap(int sync_fd, pid_t workload)
 {
 	int status = 0;
 
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close_all_but(sync_fd);
 	for (;;) {
 		pid_t pid = waitpid(-1, &status, 0);
@@ -139,6 +157,22 @@ _Noreturn static void init_reap(int sync_fd, pid_t workload)
 	}
 	sync_send_type(sync_fd, SYNC_EXIT, status);
 	_exit(0);
+}
+
+/* The kernel clears PR_SET_PDEATHSIG on every change of the effective or
+ * file-system ids, so the signal armed at the start is gone once init has
+ * become the sandbox user: without this, a supervisor killed by SIGKILL
+ * left init and the script running forever.  Armed again when the ids are
+ * final, then the sync socket tells whether the supervisor died before. */
+static int arm_parent_death_signal(int sync_fd, struct nsrun_error *err)
+{
+	struct pollfd peer = {.fd = sync_fd, .events = POLLRDHUP};
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return nsrun_err_sys(err, "set the parent-death signal");
+	if (poll(&peer, 1, 0) > 0 && (peer.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		_exit(NSRUN_EXIT_SETUP); /* nobody is left to report to */
+	return 0;
 }
 
 static int init_setup(struct child_plan *plan, struct nsrun_error *err)
@@ -167,6 +201,8 @@ static int init_setup(struct child_plan *plan, struct nsrun_error *err)
 	r = mount_in_child(&plan->mounts, err);
 	if (r == 0)
 		r = net_loopback_up_in_child(err);
+	if (r == 0)
+		r = arm_parent_death_signal(plan->sync_fd, err);
 	return r;
 }
 
@@ -179,8 +215,19 @@ _Noreturn void child_init_main(struct child_plan *plan)
 	/* Inside a new pid namespace getppid() is 0, so the supervisor's death
 	 * is seen through this signal and EOF on the sync socket. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* The kernel drops a signal sent to a namespace's init from inside only
+	 * when init has no handler for it.  Handlers inherited from the caller
+	 * (an embedder's, or AddressSanitizer's SIGSEGV handler) would let the
+	 * script run them in pid 1 with kill(1, sig), and kill the sandbox. */
+	if (reset_signals(&err) < 0)
+		child_fail(plan->sync_fd, &err, NSRUN_EXIT_SETUP);
 	if (init_setup(plan, &err) < 0)
 		child_fail(plan->sync_fd, &err, NSRUN_EXIT_SETUP);
+	/* Before the workload exists: from its first instruction it can no
+	 * more ptrace, read or even see (hidepid, see mount.c) this process,
+	 * whose memory, /proc/1/exe and environ are the supervisor's.  The
+	 * workload inherits the flag, and its execve of Python resets it. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	workload = fork();
 	if (workload < 0) {
 		nsrun_err_sys(&err, "fork the workload");

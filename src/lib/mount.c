@@ -167,12 +167,14 @@ static int mount_app(const struct mount_plan *plan, struct nsrun_error *err)
  * writer's memory cgroup, so it cannot get around the memory limit. */
 static int mount_shm(const char *dev, struct nsrun_error *err)
 {
-	char shm[PATH_MAX + 8];
+	char shm[PATH_MAX + 8], options[64];
 
 	snprintf(shm, sizeof(shm), "%s/shm", dev);
+	snprintf(options, sizeof(options), "size=%llu,mode=1777",
+		 (unsigned long long)MOUNT_SHM_BYTES);
 	if (mkdir(shm, 01777) < 0)
 		return nsrun_err_sys(err, "create /dev/shm");
-	if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777") < 0)
+	if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) < 0)
 		return nsrun_err_sys(err, "mount /dev/shm");
 	return 0;
 }
@@ -223,14 +225,86 @@ static int mount_tmp(const char *rootfs, uint64_t size, struct nsrun_error *err)
 	return 0;
 }
 
+/* Entries of /proc that show the host rather than the sandbox, hidden as
+ * Docker hides them (its default maskedPaths/readonlyPaths), plus the
+ * kernel's symbol and module addresses, which are real (a KASLR leak) on
+ * hosts with kptr_restrict=0 and a permissive perf_event_paranoid.
+ * Files get /dev/null bound over them, directories an empty read-only
+ * tmpfs; names this kernel does not have are skipped. */
+static const char *const proc_masked[] = {
+	"kcore",	 "keys",	  "key-users",	"timer_list", "timer_stats",
+	"sched_debug",	 "latency_stats", "sysrq-trigger", "kpagecount", "kpageflags",
+	"kpagecgroup",	 "kallsyms",	  "modules",	"acpi",	      "asound",
+	"scsi",
+};
+/* Host-wide kernel settings and hardware: readable, never writable. */
+static const char *const proc_read_only[] = {"sys", "irq", "bus", "fs"};
+
+static int mask_proc_entry(const char *path, struct nsrun_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : nsrun_err_sys(err, "mask %s", path);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=4k,nr_inodes=2,mode=0555") < 0)
+			return nsrun_err_sys(err, "mask %s", path);
+		return 0;
+	}
+	/* The host's /dev/null: still reachable, as pivot_root comes later. */
+	if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+		return nsrun_err_sys(err, "mask %s", path);
+	return 0;
+}
+
+static int read_only_proc_entry(const char *path, struct nsrun_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : nsrun_err_sys(err, "make %s read-only", path);
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return nsrun_err_sys(err, "bind %s", path);
+	return remount_ro(path, MS_NODEV | MS_NOEXEC, err);
+}
+
+static int harden_proc(const char *proc, struct nsrun_error *err)
+{
+	char path[PATH_MAX + 32];
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
+		snprintf(path, sizeof(path), "%s/%s", proc, proc_masked[i]);
+		r = mask_proc_entry(path, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(proc_read_only); i++) {
+		snprintf(path, sizeof(path), "%s/%s", proc, proc_read_only[i]);
+		r = read_only_proc_entry(path, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* hidepid=invisible hides every process the viewer may not ptrace: the
+ * sandbox's init is not dumpable, so the script cannot see it at all, and
+ * with it its /proc/1/exe (the host's nsrun binary, since init is forked
+ * from the supervisor, never exec'd), cmdline and environ, which are the
+ * supervisor's.  The script's own processes stay visible.  Kernels before
+ * 5.8 only know the numeric form. */
 static int mount_proc(const char *rootfs, struct nsrun_error *err)
 {
+	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char proc[PATH_MAX];
 
 	snprintf(proc, sizeof(proc), "%s/proc", rootfs);
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (mount("proc", proc, "proc", flags, "hidepid=invisible") < 0 &&
+	    (errno != EINVAL || mount("proc", proc, "proc", flags, "hidepid=2") < 0))
 		return nsrun_err_sys(err, "mount /proc");
-	return 0;
+	return harden_proc(proc, err);
 }
 
 /* pivot_root(".", ".") stacks the old root under the new one; detaching

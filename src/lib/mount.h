@@ -9,6 +9,7 @@
 #include "nsrun.h"
 
 #define MOUNT_SCRIPT_TARGET "/app/script.py"
+#define MOUNT_SHM_BYTES (64ULL << 20) /* /dev/shm, counted in the memory limit */
 
 struct mount_plan {
 	const char *rootfs; /* absolute host path */

@@ -152,3 +152,11 @@ def test_rootless_without_a_writable_cgroup_refuses_then_runs_when_opted_out(nsr
     finally:
         shutil.rmtree(shared)
     assert leaked_cgroups() - before == set()
+
+
+def test_started_with_stdio_closed(nsrun):
+    script = nsrun.script('import sys; print("stdin:", repr(sys.stdin.read()))')
+    result = subprocess.run(nsrun.command(script), capture_output=True, text=True, timeout=60,
+                            preexec_fn=lambda: os.close(0))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "stdin: ''\n"
