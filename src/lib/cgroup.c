@@ -1,14 +1,17 @@
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libcgroup.h>
 #include <linux/magic.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +84,98 @@ const char *cg_peak_file(enum cg_version version)
 	return version == CG_V2 ? "memory.peak" : "memory.max_usage_in_bytes";
 }
 
+int cg_parse_unified_path(const char *text, char *buf, size_t size)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		if (strncmp(line, "0::", 3) == 0) {
+			const char *start = line + 3;
+			size_t len = strcspn(start, "\n");
+
+			if (len == 0 || start[0] != '/')
+				return -EBADMSG;
+			if (len >= size)
+				return -ENAMETOOLONG;
+			memcpy(buf, start, len);
+			buf[len] = '\0';
+			return 0;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -ENOENT;
+}
+
+static int list_has(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; *p;) {
+		size_t n;
+
+		p += strspn(p, " \t\n");
+		n = strcspn(p, " \t\n");
+		if (n == len && strncmp(p, name, len) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+size_t cg_subtree_delta(const char *enabled, const char *const names[], size_t n, char sign,
+			char *buf, size_t size)
+{
+	size_t count = 0, used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int present = list_has(enabled, names[i]);
+
+		if ((sign == '+' && present) || (sign == '-' && !present))
+			continue;
+		if (used < size) {
+			int w = snprintf(buf + used, size - used, "%s%c%s", count ? " " : "", sign, names[i]);
+
+			used += w > 0 ? (size_t)w : 0;
+		}
+		count++;
+	}
+	return count;
+}
+
+int cg_procs_only(const char *procs, pid_t pid)
+{
+	char *end;
+	long first;
+
+	errno = 0;
+	first = strtol(procs, &end, 10);
+	if (errno || end == procs || first != (long)pid)
+		return 0;
+	end += strspn(end, " \t\n");
+	return *end == '\0';
+}
+
+enum cg_v2_place cg_v2_choose(const struct cg_v2_facts *facts)
+{
+	/* The root may hold processes and still enable controllers for its
+	 * children; so may a group whose subtree_control is already set. */
+	if (facts->is_root || facts->own_enabled)
+		return CG_PLACE_OWN;
+	/* A non-root group with processes cannot enable them (EBUSY).  Alone in
+	 * it (systemd-run --scope -p Delegate=yes nsrun ...), nsrun empties it
+	 * by moving into a leaf of its own. */
+	if (facts->alone && facts->own_delegated)
+		return CG_PLACE_OWN_AFTER_LEAF;
+	/* Others share its group (a shell in the leaf of a delegated subtree):
+	 * the group next to it, under the delegated parent. */
+	if (facts->parent_delegated)
+		return CG_PLACE_PARENT;
+	return CG_PLACE_NONE;
+}
+
 /* libcgroup speaks ECG* codes; ECGOTHER defers to the saved errno. */
 static int cg_err(struct nsrun_error *err, int ecg, const char *what)
 {
@@ -126,43 +221,277 @@ static const char *fail_closed_hint(const char *file)
 	       "without limits";
 }
 
-/* Find (or add) the part for the hierarchy that holds controller. */
+/* snprintf for paths: -ENAMETOOLONG instead of a silently cut path. */
+static int __attribute__((format(printf, 3, 4))) path_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* nsrun's own cgroup in a hierarchy.  libcgroup 2.0.2 finds no controller
+ * in the "0::" line of a pure v2 host, so v2 reads it directly. */
+static int own_cgroup(const char *controller, enum cg_version version, char *buf, size_t size,
+		      struct nsrun_error *err)
+{
+	char *current = NULL;
+	int r;
+
+	if (version == CG_V2) {
+		char text[4096];
+		ssize_t n = read_file_at(AT_FDCWD, "/proc/self/cgroup", text, sizeof(text));
+
+		if (n < 0)
+			return nsrun_err(err, (int)-n, "read /proc/self/cgroup: %s", strerror((int)-n));
+		r = cg_parse_unified_path(text, buf, size);
+		if (r < 0)
+			return nsrun_err(err, -r, "no cgroup v2 entry in /proc/self/cgroup");
+		return 0;
+	}
+	r = cgroup_get_current_controller_path(getpid(), controller, &current);
+	if (r != 0)
+		return cg_err(err, r, controller);
+	path_fmt(buf, size, "%s", current);
+	free(current);
+	return 0;
+}
+
+/* Find (or add) the part for the hierarchy that holds controller.  The
+ * group's path is set here on v1; on v2 by v2_place, which may move nsrun. */
 static int locate_part(struct cg_run *run, const char *controller, const char *name,
 		       struct nsrun_error *err)
 {
-	char *mount_point = NULL, *current = NULL;
+	char *mount_point = NULL;
 	struct cg_part *part;
 	int r;
 
 	r = cgroup_get_subsys_mount_point(controller, &mount_point);
 	if (r != 0)
 		return cg_err(err, r, controller);
-	r = cgroup_get_current_controller_path(getpid(), controller, &current);
-	if (r != 0) {
-		free(mount_point);
-		return cg_err(err, r, controller);
-	}
 	enum cg_version version = hierarchy_version(mount_point);
-	char path[sizeof(part->path)];
 
-	snprintf(path, sizeof(path), "%s/%s", strcmp(current, "/") == 0 ? "" : current, name);
 	for (size_t i = 0; i < run->n_parts; i++) {
 		part = &run->parts[i];
-		if (part->version == version && version == CG_V2 && strcmp(part->path, path) == 0) {
+		if (part->version == version && version == CG_V2 &&
+		    strcmp(part->mount, mount_point) == 0) {
 			part->controllers[part->n_controllers++] = controller;
 			free(mount_point);
-			free(current);
 			return 0;
 		}
 	}
-	part = &run->parts[run->n_parts++];
+	part = &run->parts[run->n_parts];
+	memset(part, 0, sizeof(*part));
+	part->dirfd = -1;
 	part->version = version;
 	part->controllers[part->n_controllers++] = controller;
-	snprintf(part->dir, sizeof(part->dir), "%s%s", mount_point, path);
-	memcpy(part->path, path, sizeof(path));
-	part->dirfd = -1;
+	path_fmt(part->mount, sizeof(part->mount), "%s", mount_point);
 	free(mount_point);
-	free(current);
+	r = own_cgroup(controller, version, part->own, sizeof(part->own), err);
+	if (r < 0)
+		return r;
+	run->n_parts++;
+	if (version == CG_V1) {
+		path_fmt(part->path, sizeof(part->path), "%s/%s",
+			 strcmp(part->own, "/") == 0 ? "" : part->own, name);
+		path_fmt(part->dir, sizeof(part->dir), "%s%s", part->mount, part->path);
+	}
+	return 0;
+}
+
+/* ---- cgroup v2: where the run's group can go ---- */
+
+static void v2_dir(const struct cg_part *part, const char *rel, char *buf, size_t size)
+{
+	path_fmt(buf, size, "%s%s", part->mount, strcmp(rel, "/") == 0 ? "" : rel);
+}
+
+static int may_write(const char *dir, const char *file)
+{
+	char path[1024];
+
+	path_fmt(path, sizeof(path), "%s/%s", dir, file);
+	return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+}
+
+static int delegated(const char *dir, int need_subtree_control)
+{
+	return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0 && may_write(dir, "cgroup.procs") &&
+	       (!need_subtree_control || may_write(dir, "cgroup.subtree_control"));
+}
+
+static int write_pid(const char *dir, pid_t pid)
+{
+	char path[1024], text[32];
+
+	path_fmt(path, sizeof(path), "%s/cgroup.procs", dir);
+	path_fmt(text, sizeof(text), "%d", (int)pid);
+	return write_file_at(AT_FDCWD, path, text);
+}
+
+/* Enable part's controllers in dir's subtree_control (those missing). */
+static int v2_enable(struct cg_part *part, const char *dir, int record, struct nsrun_error *err)
+{
+	char path[1024], list[512] = "", delta[128];
+	int r;
+
+	path_fmt(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+	r = (int)read_file_at(AT_FDCWD, path, list, sizeof(list));
+	if (r < 0)
+		return nsrun_err(err, -r, "read %s: %s", path, strerror(-r));
+	if (cg_subtree_delta(list, part->controllers, part->n_controllers, '+', delta, sizeof(delta)) == 0)
+		return 0;
+	r = write_file_at(AT_FDCWD, path, delta);
+	if (r == -EBUSY) {
+		nsrun_err(err, EBUSY, "cannot enable %s in %s: it holds processes", delta, path);
+		return nsrun_err_hint(err, "cgroup v2 allows controllers only for groups without "
+					   "processes of their own; run nsrun in a cgroup of its own "
+					   "(systemd-run --user --scope -p Delegate=yes nsrun ...)");
+	}
+	if (r < 0)
+		return nsrun_err(err, -r, "cannot enable %s in %s: %s", delta, path, strerror(-r));
+	if (record)
+		for (size_t i = 0; i < part->n_controllers; i++)
+			if (!list_has(list, part->controllers[i]))
+				part->enabled |= 1u << i;
+	return 0;
+}
+
+/* 1 if the only child group of dir is child (a full path). */
+static int only_child(const char *dir, const char *child)
+{
+	const char *base = strrchr(child, '/') + 1;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int only = 1;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strcmp(e->d_name, base) != 0)
+			only = 0;
+	}
+	closedir(d);
+	return only;
+}
+
+/* Back to where nsrun was: disable what it enabled (only if its leaf is the
+ * last child, so no other group loses a controller), move back, drop the leaf. */
+static void v2_leave_leaf(struct cg_part *part)
+{
+	char own_dir[768];
+	const char *names[2];
+	size_t n = 0;
+
+	if (!part->leaf[0])
+		return;
+	v2_dir(part, part->own, own_dir, sizeof(own_dir));
+	for (size_t i = 0; i < part->n_controllers; i++)
+		if (part->enabled & (1u << i))
+			names[n++] = part->controllers[i];
+	if (n > 0) {
+		char path[1024], list[512] = "", delta[128];
+
+		path_fmt(path, sizeof(path), "%s/cgroup.subtree_control", own_dir);
+		if (read_file_at(AT_FDCWD, path, list, sizeof(list)) < 0 || !only_child(own_dir, part->leaf))
+			return; /* leave the leaf: moving back would break the rule */
+		if (cg_subtree_delta(list, names, n, '-', delta, sizeof(delta)) > 0 &&
+		    write_file_at(AT_FDCWD, path, delta) < 0)
+			return;
+		part->enabled = 0;
+	}
+	if (write_pid(own_dir, getpid()) < 0)
+		return;
+	rmdir(part->leaf);
+	part->leaf[0] = '\0';
+}
+
+static int v2_move_to_leaf(struct cg_part *part, const char *own_dir, struct nsrun_error *err)
+{
+	int r;
+
+	if (path_fmt(part->leaf, sizeof(part->leaf), "%s/nsrun.supervisor-%d", own_dir, (int)getpid()) < 0) {
+		part->leaf[0] = '\0';
+		return nsrun_err(err, ENAMETOOLONG, "cgroup path too long: %s", own_dir);
+	}
+	if (mkdir(part->leaf, 0755) < 0 && errno != EEXIST) {
+		nsrun_err_sys(err, "create %s", part->leaf);
+		part->leaf[0] = '\0';
+		return -err->code;
+	}
+	r = write_pid(part->leaf, getpid());
+	if (r < 0) {
+		nsrun_err(err, -r, "move nsrun into %s: %s", part->leaf, strerror(-r));
+		rmdir(part->leaf);
+		part->leaf[0] = '\0';
+		return r;
+	}
+	return 0;
+}
+
+static int v2_place(struct cg_part *part, const char *name, struct nsrun_error *err)
+{
+	char own_dir[768], parent[512], parent_dir[768], path[1024], list[4096] = "";
+	struct cg_v2_facts facts = {0};
+	const char *base = part->own;
+	int r;
+
+	v2_dir(part, part->own, own_dir, sizeof(own_dir));
+	path_fmt(parent, sizeof(parent), "%s", part->own);
+	*strrchr(parent, '/') = '\0';
+	if (parent[0] == '\0')
+		strcpy(parent, "/");
+	v2_dir(part, parent, parent_dir, sizeof(parent_dir));
+
+	facts.is_root = strcmp(part->own, "/") == 0;
+	path_fmt(path, sizeof(path), "%s/cgroup.subtree_control", own_dir);
+	if (read_file_at(AT_FDCWD, path, list, sizeof(list)) >= 0) {
+		char delta[128];
+		size_t missing = cg_subtree_delta(list, part->controllers, part->n_controllers, '+',
+						  delta, sizeof(delta));
+
+		facts.own_enabled = missing == 0;
+	}
+	path_fmt(path, sizeof(path), "%s/cgroup.procs", own_dir);
+	if (read_file_at(AT_FDCWD, path, list, sizeof(list)) >= 0)
+		facts.alone = cg_procs_only(list, getpid());
+	facts.own_delegated = delegated(own_dir, 1);
+	facts.parent_delegated = !facts.is_root && delegated(parent_dir, 0);
+
+	switch (cg_v2_choose(&facts)) {
+	case CG_PLACE_OWN:
+		r = v2_enable(part, own_dir, 0, err);
+		break;
+	case CG_PLACE_OWN_AFTER_LEAF:
+		r = v2_move_to_leaf(part, own_dir, err);
+		if (r == 0)
+			r = v2_enable(part, own_dir, 1, err);
+		break;
+	case CG_PLACE_PARENT:
+		base = parent;
+		r = v2_enable(part, parent_dir, 0, err);
+		break;
+	default:
+		if (facts.alone)
+			nsrun_err(err, EACCES, "no cgroup to nest under: %s is not delegated to you",
+				  own_dir);
+		else
+			nsrun_err(err, EACCES, "no cgroup to nest under: %s holds other processes and "
+					       "its parent is not delegated to you", own_dir);
+		return nsrun_err_hint(err, "cgroup v2 allows controllers only for groups without "
+					   "processes; run nsrun in a delegated cgroup of its own "
+					   "(systemd-run --user --scope -p Delegate=yes nsrun ...), or pass "
+					   "--allow-no-memory-limit");
+	}
+	if (r < 0)
+		return r;
+	if (path_fmt(part->path, sizeof(part->path), "%s/%s", strcmp(base, "/") == 0 ? "" : base, name) < 0 ||
+	    path_fmt(part->dir, sizeof(part->dir), "%s%s", part->mount, part->path) < 0)
+		return nsrun_err(err, ENAMETOOLONG, "cgroup path too long: %s", own_dir);
 	return 0;
 }
 
@@ -205,7 +534,6 @@ static int apply_settings(struct cg_part *part, const struct cg_limits *limits,
 static int create_part(struct cg_part *part, const struct cg_limits *limits, struct nsrun_error *err)
 {
 	struct cgroup *cg = cgroup_new_cgroup(part->path);
-	int r;
 
 	if (!cg)
 		return nsrun_err(err, ENOMEM, "cgroup %s: out of memory", part->path);
@@ -213,10 +541,20 @@ static int create_part(struct cg_part *part, const struct cg_limits *limits, str
 	for (size_t i = 0; i < part->n_controllers; i++)
 		if (!cgroup_add_controller(cg, part->controllers[i]))
 			return nsrun_err(err, ENOMEM, "cgroup %s: add %s", part->path, part->controllers[i]);
-	r = cgroup_create_cgroup(cg, 1);
-	if (r != 0) {
-		cg_err(err, r, "create cgroup");
-		return nsrun_err_wrap(err, "%s", part->dir);
+	if (part->version == CG_V2) {
+		/* A plain mkdir: v2_place has enabled what the group needs.  libcgroup's
+		 * cgroup_create_cgroup() writes "+controller" to the subtree_control
+		 * of every ancestor from the hierarchy root down (libcgroup 3), which
+		 * a user with a delegated subtree may not even open. */
+		if (mkdir(part->dir, 0755) < 0)
+			return nsrun_err_sys(err, "create cgroup %s", part->dir);
+	} else {
+		int r = cgroup_create_cgroup(cg, 1);
+
+		if (r != 0) {
+			cg_err(err, r, "create cgroup");
+			return nsrun_err_wrap(err, "%s", part->dir);
+		}
 	}
 	part->dirfd = open(part->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (part->dirfd < 0)
@@ -257,6 +595,15 @@ int cg_create(const struct cg_limits *limits, struct cg_run *ret, struct nsrun_e
 		r = locate_part(ret, wanted_controllers[i], name, err);
 		if (r < 0)
 			return cgroup_unavailable(err);
+	}
+	for (size_t i = 0; i < ret->n_parts; i++) {
+		if (ret->parts[i].version != CG_V2)
+			continue;
+		r = v2_place(&ret->parts[i], name, err);
+		if (r < 0) {
+			cg_destroy(ret);
+			return cgroup_unavailable(err);
+		}
 	}
 	for (size_t i = 0; i < ret->n_parts; i++) {
 		if (strcmp(ret->parts[i].controllers[0], "memory") == 0)
@@ -331,11 +678,12 @@ int cg_destroy(struct cg_run *run)
 		if (part->dirfd >= 0)
 			close(part->dirfd);
 		part->dirfd = -1;
-		if (!part->handle)
-			continue;
-		if (faccessat(AT_FDCWD, part->dir, F_OK, 0) == 0 && remove_dir_with_retry(part) < 0)
-			result = -EBUSY;
-		cgroup_free((struct cgroup **)&part->handle);
+		if (part->handle) {
+			if (faccessat(AT_FDCWD, part->dir, F_OK, 0) == 0 && remove_dir_with_retry(part) < 0)
+				result = -EBUSY;
+			cgroup_free((struct cgroup **)&part->handle);
+		}
+		v2_leave_leaf(part);
 	}
 	run->n_parts = 0;
 	return result;

@@ -2,7 +2,14 @@
  * the memory (swap off) and pids limits.  Lifecycle through libcgroup;
  * counters read straight from the group's directory.  Works on cgroup v1
  * (memory with memsw), v2, and hybrid hosts where each controller may sit
- * in a different hierarchy. */
+ * in a different hierarchy.
+ *
+ * On v2 the no-internal-processes rule decides where the group can go (see
+ * cg_v2_choose): under nsrun's own cgroup when that is the root or nsrun is
+ * alone in it (nsrun first moves itself into a leaf, nsrun.supervisor-PID,
+ * then enables the controllers; both undone by cg_destroy), else next to
+ * it, under the parent, when the parent is delegated to the caller (the
+ * caller's shell sits in a leaf of a delegated subtree). */
 #ifndef NSRUN_CGROUP_H
 #define NSRUN_CGROUP_H
 
@@ -34,10 +41,14 @@ struct cg_part {
 	enum cg_version version;
 	const char *controllers[2];
 	size_t n_controllers;
-	char path[512]; /* relative to the hierarchy root, as libcgroup names it */
-	char dir[768];	/* absolute directory of the group */
-	int dirfd;	/* the group's directory, for counters */
-	void *handle;	/* struct cgroup * */
+	char path[512];	   /* relative to the hierarchy root, as libcgroup names it */
+	char dir[768];	   /* absolute directory of the group */
+	int dirfd;	   /* the group's directory, for counters */
+	void *handle;	   /* struct cgroup * */
+	char mount[256];   /* the hierarchy's mount point */
+	char own[512];	   /* nsrun's cgroup in it when the run started */
+	char leaf[768];	   /* v2: the leaf nsrun moved itself into, "" if none */
+	unsigned enabled;  /* v2: bit i: nsrun enabled controllers[i] in own (undone) */
 };
 
 struct cg_run {
@@ -59,6 +70,34 @@ int cg_parse_keyed(const char *text, const char *key, uint64_t *ret);
 /* Pure: the per-version file names of the counters. */
 const char *cg_oom_file(enum cg_version version);
 const char *cg_peak_file(enum cg_version version);
+
+/* Pure: the path of the "0::PATH" line of /proc/PID/cgroup (cgroup v2). */
+int cg_parse_unified_path(const char *text, char *buf, size_t size);
+/* Pure: what to write to cgroup.subtree_control so that each of names is
+ * enabled (sign '+', listed when missing from the space-separated list
+ * `enabled`) or disabled ('-', listed when present).  buf gets e.g.
+ * "+memory +pids" ("" when nothing is to change); returns how many. */
+size_t cg_subtree_delta(const char *enabled, const char *const names[], size_t n, char sign,
+			char *buf, size_t size);
+/* Pure: 1 if a cgroup.procs text lists exactly pid and nothing else. */
+int cg_procs_only(const char *procs, pid_t pid);
+
+/* What nsrun finds about its own v2 cgroup, and where the run's group goes. */
+struct cg_v2_facts {
+	int is_root;	      /* nsrun's cgroup is the hierarchy's root */
+	int own_enabled;      /* its subtree_control already has the controllers */
+	int alone;	      /* nsrun is the only process in it */
+	int own_delegated;    /* nsrun may write its dir, cgroup.procs, cgroup.subtree_control */
+	int parent_delegated; /* nsrun may write the parent's dir and cgroup.procs */
+};
+enum cg_v2_place {
+	CG_PLACE_OWN,		/* <own>/nsrun-... */
+	CG_PLACE_OWN_AFTER_LEAF, /* move into <own>/nsrun.supervisor-PID, then <own>/nsrun-... */
+	CG_PLACE_PARENT,	/* <parent>/nsrun-..., next to nsrun's cgroup */
+	CG_PLACE_NONE,		/* nowhere: refuse, with a hint */
+};
+/* Pure: the no-internal-processes decision. */
+enum cg_v2_place cg_v2_choose(const struct cg_v2_facts *facts);
 
 int cg_create(const struct cg_limits *limits, struct cg_run *ret, struct nsrun_error *err);
 int cg_attach(const struct cg_run *run, pid_t pid, struct nsrun_error *err);

@@ -211,15 +211,20 @@ static void stdin_done(struct monitor *mon)
 }
 
 /* Move buffered stdin on; wait for the sandbox side when it is full and
- * for the caller's side when the buffer is empty. */
-static void pump_stdin(struct monitor *mon)
+ * for the caller's side when the buffer is empty.  The caller's fd is not
+ * ours to make non-blocking (other processes may share it), so it is read
+ * once per readiness event, never on speculation. */
+static void pump_stdin(struct monitor *mon, bool src_ready)
 {
 	struct mon_input *in = &mon->in;
 
 	for (;;) {
 		if (in->off == in->len && !in->src_eof) {
+			if (in->src_pollable && !src_ready)
+				break;
 			ssize_t n = read(in->src_fd, in->buf, sizeof(in->buf));
 
+			src_ready = false;
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
 			in->off = 0;
@@ -257,7 +262,7 @@ static bool finished(const struct monitor *mon)
 	return mon->init_exited && mon->sync_closed && mon->out[0].fd < 0 && mon->out[1].fd < 0;
 }
 
-static void dispatch(struct monitor *mon, enum mon_tag tag)
+static void dispatch(struct monitor *mon, enum mon_tag tag, uint32_t events)
 {
 	switch (tag) {
 	case TAG_PIDFD:
@@ -278,8 +283,14 @@ static void dispatch(struct monitor *mon, enum mon_tag tag)
 		on_output(mon, &mon->out[tag - TAG_STDOUT]);
 		break;
 	case TAG_IN_SRC:
+		pump_stdin(mon, true);
+		break;
 	case TAG_IN_DST:
-		pump_stdin(mon);
+		/* The sandbox is gone or closed its stdin: stop relaying at once. */
+		if (events & (EPOLLHUP | EPOLLERR))
+			stdin_done(mon);
+		else
+			pump_stdin(mon, false);
 		break;
 	}
 }
@@ -298,7 +309,7 @@ int mon_run(struct monitor *mon, struct nsrun_error *err)
 			return nsrun_err_sys(err, "epoll_wait");
 		}
 		for (int i = 0; i < n; i++)
-			dispatch(mon, (enum mon_tag)events[i].data.u32);
+			dispatch(mon, (enum mon_tag)events[i].data.u32, events[i].events);
 	}
 	return 0;
 }

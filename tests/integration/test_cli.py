@@ -160,3 +160,18 @@ def test_started_with_stdio_closed(nsrun):
                             preexec_fn=lambda: os.close(0))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "stdin: ''\n"
+
+
+def test_returns_when_the_script_exits_although_stdin_stays_open(nsrun):
+    # The caller never closes stdin (a terminal, a slow producer): nsrun must
+    # not wait for its end once the script is gone.
+    script = nsrun.script('print("done")')
+    proc = subprocess.Popen(nsrun.command(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.wait(timeout=10) == 0
+        assert proc.stdout.read() == "done\n"
+    finally:
+        proc.kill()
+        proc.stdin.close()
+        proc.stdout.close()

@@ -74,6 +74,88 @@ static void test_parse_oom_counters(void **state)
 	assert_int_equal(cg_parse_keyed("", "oom_kill", &value), -ENOENT);
 }
 
+static void test_unified_path_from_proc_self_cgroup(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(cg_parse_unified_path("0::/\n", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/");
+	assert_int_equal(cg_parse_unified_path("0::/user.slice/user-1000.slice/session-2.scope\n", buf,
+					       sizeof(buf)), 0);
+	assert_string_equal(buf, "/user.slice/user-1000.slice/session-2.scope");
+	/* hybrid: v1 lines first, the unified line last */
+	assert_int_equal(cg_parse_unified_path("4:memory:/a\n1:name=systemd:/b\n0::/c\n", buf,
+					       sizeof(buf)), 0);
+	assert_string_equal(buf, "/c");
+	/* no unified line (pure v1), a bad one, one too long */
+	assert_int_equal(cg_parse_unified_path("4:memory:/a\n8:pids:/\n", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(cg_parse_unified_path("0::\n", buf, sizeof(buf)), -EBADMSG);
+	assert_int_equal(cg_parse_unified_path("0::/abcdefgh\n", buf, 8), -ENAMETOOLONG);
+}
+
+static void test_subtree_control_delta(void **state)
+{
+	const char *both[] = {"memory", "pids"};
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(cg_subtree_delta("", both, 2, '+', buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "+memory +pids");
+	assert_int_equal(cg_subtree_delta("cpu memory io\n", both, 2, '+', buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "+pids");
+	assert_int_equal(cg_subtree_delta("pids memory\n", both, 2, '+', buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	/* whole words only: "memory_x" is not "memory" */
+	assert_int_equal(cg_subtree_delta("memory_x pids\n", both, 2, '+', buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "+memory");
+	assert_int_equal(cg_subtree_delta("memory pids\n", both, 2, '-', buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "-memory -pids");
+	assert_int_equal(cg_subtree_delta("cpu pids\n", both, 2, '-', buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "-pids");
+	assert_int_equal(cg_subtree_delta("", both, 2, '-', buf, sizeof(buf)), 0);
+}
+
+static void test_procs_only(void **state)
+{
+	(void)state;
+	assert_true(cg_procs_only("42\n", 42));
+	assert_false(cg_procs_only("42\n43\n", 42));
+	assert_false(cg_procs_only("43\n42\n", 42));
+	assert_false(cg_procs_only("", 42));
+	assert_false(cg_procs_only("420\n", 42));
+}
+
+static void test_v2_placement(void **state)
+{
+	struct cg_v2_facts f;
+
+	(void)state;
+	/* root of the hierarchy: always under it, processes or not */
+	f = (struct cg_v2_facts){.is_root = 1};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_OWN);
+	/* systemd-run --scope -p Delegate=yes nsrun: alone in a delegated group */
+	f = (struct cg_v2_facts){.alone = 1, .own_delegated = 1, .parent_delegated = 0};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_OWN_AFTER_LEAF);
+	/* alone wins over the parent too: nest under its own group */
+	f = (struct cg_v2_facts){.alone = 1, .own_delegated = 1, .parent_delegated = 1};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_OWN_AFTER_LEAF);
+	/* a shell in the leaf of a delegated subtree: next to it */
+	f = (struct cg_v2_facts){.alone = 0, .own_delegated = 1, .parent_delegated = 1};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_PARENT);
+	/* alone, but the group is not the caller's, the parent is */
+	f = (struct cg_v2_facts){.alone = 1, .own_delegated = 0, .parent_delegated = 1};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_PARENT);
+	/* a login session's scope, nothing delegated: refuse */
+	f = (struct cg_v2_facts){.alone = 0, .own_delegated = 0, .parent_delegated = 0};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_NONE);
+	f = (struct cg_v2_facts){.alone = 1, .own_delegated = 0, .parent_delegated = 0};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_NONE);
+	/* controllers already on for children (a group without processes) */
+	f = (struct cg_v2_facts){.own_enabled = 1};
+	assert_int_equal(cg_v2_choose(&f), CG_PLACE_OWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +164,10 @@ int main(void)
 		cmocka_unit_test(test_pids_same_on_both_versions),
 		cmocka_unit_test(test_counter_files),
 		cmocka_unit_test(test_parse_oom_counters),
+		cmocka_unit_test(test_unified_path_from_proc_self_cgroup),
+		cmocka_unit_test(test_subtree_control_delta),
+		cmocka_unit_test(test_procs_only),
+		cmocka_unit_test(test_v2_placement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
