@@ -404,7 +404,8 @@ static void failure_facts(struct diag_facts *facts, enum diag_stage stage, int e
 	diag_read_facts(facts);
 	facts->stage = stage;
 	facts->err_no = err_no;
-	snprintf(facts->step, sizeof(facts->step), "%s", step);
+	if (snprintf(facts->step, sizeof(facts->step), "%s", step) >= (int)sizeof(facts->step))
+		facts->step[sizeof(facts->step) - 2] = '~'; /* cut: a step name is context only */
 }
 
 int diag_clone_failed(int err_no, const char *step, struct nsrun_error *err)

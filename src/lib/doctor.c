@@ -404,7 +404,7 @@ static void probe_failed_in_child(struct probe *ret, int status, const char *ste
 static void probe_release(pid_t pid, uint64_t flags, int go_fd, int report_fd, struct probe *ret)
 {
 	char step[DOCTOR_STEP_MAX];
-	struct userns_plan plan;
+	struct userns_plan plan = {0};
 	int status = 0;
 
 	if (flags & CLONE_NEWUSER) {
@@ -743,11 +743,13 @@ static const char *delegation_fix(const struct cg_probe *p, char *buf, size_t si
 	if (p->version == 2)
 		return "run nsrun in a delegated cgroup: systemd-run --user --scope -p Delegate=yes "
 		       "nsrun ... (or a Delegate=yes drop-in for user@.service)" DOCTOR_FIX_ALLOW;
-	snprintf(buf, size,
-		 "cgroup v1 is not delegated to users: have root run `mkdir D && chown -R %u D` for "
-		 "D=%s/user-%u, then start nsrun from a shell in it (echo $$ > D/cgroup.procs), or "
-		 "run as root" DOCTOR_FIX_ALLOW,
-		 (unsigned)geteuid(), p->dir, (unsigned)geteuid());
+	/* A cut path still leaves the fix readable. */
+	if (snprintf(buf, size,
+		     "cgroup v1 is not delegated to users: have root run `mkdir D && chown -R %u D` "
+		     "for D=%s/user-%u, then start nsrun from a shell in it (echo $$ > "
+		     "D/cgroup.procs), or run as root" DOCTOR_FIX_ALLOW,
+		     (unsigned)geteuid(), p->dir, (unsigned)geteuid()) >= (int)size)
+		buf[size - 1] = '\0';
 	return buf;
 }
 
