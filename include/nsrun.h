@@ -87,6 +87,8 @@ struct nsrun_result {
 	uint64_t wall_ms;
 	uint64_t setup_ms; /* from nsrun_run() to the execve of Python */
 	uint64_t cpu_ms, user_ms, sys_ms;
+	int cpu_known; /* 0 after nsrun killed the sandbox (wall timeout, cancel): then the
+			* kernel does not account the processes it zaps to init's usage */
 	uint64_t memory_peak_bytes;
 	enum nsrun_cgroup_mode cgroup_mode;
 	char *stdout_buf; /* captured output when stdout_fd == -1; free with nsrun_result_free */

@@ -58,6 +58,8 @@ class Sandbox:
             script = os.path.join(workdir, "main.py")
             with open(script, "w") as f:
                 f.write(code)
+            # the sandbox's user is not the service's: it needs read access
+            os.chmod(script, 0o644)
             proc = subprocess.run(
                 [self.nsrun, "--json", *self.extra_options, *limits.options(), script],
                 input=stdin, capture_output=True, timeout=SUPERVISOR_DEADLINE)

@@ -215,8 +215,10 @@ static int open_result_file(struct cli *cli, const char *arg, int opt)
 		cli->result_fd = (int)fd;
 	else
 		return usage_error("--result-fd: '%s' is not an open file descriptor above 2", arg);
-	if (cli->result_fd < 0)
-		return usage_error("--result: cannot open '%s'", arg);
+	if (cli->result_fd < 0) {
+		fprintf(stderr, "nsrun: --result: cannot open '%s': %s\n", arg, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -299,8 +301,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 {
 	int opt;
 
-	/* "+": options end at the script, so its own arguments pass untouched. */
-	while ((opt = getopt_long(argc, argv, "+h", long_options, NULL)) != -1) {
+	/* "+": options end at the script, so its own arguments pass untouched;
+	 * ":" and opterr = 0: the messages below say "nsrun:", not argv[0]. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:h", long_options, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return 1;
@@ -309,11 +313,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			printf("nsrun %s\n", NSRUN_VERSION);
 			return 1;
 		}
-		if (opt == '?' || apply_option(cli, opt, optarg) < 0) {
-			if (opt == '?')
-				fputs("Try 'nsrun --help' for more information.\n", stderr);
+		if (opt == '?')
+			return usage_error("unrecognized option '%s'", argv[optind - 1]);
+		if (opt == ':')
+			return usage_error("option '%s' requires an argument", argv[optind - 1]);
+		if (apply_option(cli, opt, optarg) < 0)
 			return -1;
-		}
 	}
 	if (optind >= argc)
 		return usage_error("%s", "no script given");

@@ -1,12 +1,14 @@
 #include "cgroup.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libcgroup.h>
 #include <linux/magic.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,47 @@ static int list_has(const char *list, const char *name)
 	return 0;
 }
 
+static int comma_list_has(const char *list, size_t list_len, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list, *end = list + list_len; p < end;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
+
+		if (n == len && strncmp(p, name, len) == 0)
+			return 1;
+		p += n + 1;
+	}
+	return 0;
+}
+
+/* The v1 line of /proc/self/cgroup whose controller list names controller:
+ * "4:memory:/a/b", "5:cpu,cpuacct:/x".  Read from /proc/self rather than by
+ * pid, which is wrong when nsrun runs in a PID namespace of its own. */
+int cg_parse_v1_path(const char *text, const char *controller, char *buf, size_t size)
+{
+	for (const char *line = text; *line;) {
+		size_t line_len = strcspn(line, "\n");
+		const char *list = memchr(line, ':', line_len);
+		const char *path = list ? memchr(list + 1, ':', line_len - (size_t)(list + 1 - line)) : NULL;
+
+		if (path && comma_list_has(list + 1, (size_t)(path - list - 1), controller)) {
+			size_t len = line_len - (size_t)(path + 1 - line);
+
+			if (len == 0 || path[1] != '/')
+				return -EBADMSG;
+			if (len >= size)
+				return -ENAMETOOLONG;
+			memcpy(buf, path + 1, len);
+			buf[len] = '\0';
+			return 0;
+		}
+		line += line_len + (line[line_len] == '\n');
+	}
+	return -ENOENT;
+}
+
 size_t cg_subtree_delta(const char *enabled, const char *const names[], size_t n, char sign,
 			char *buf, size_t size)
 {
@@ -181,7 +224,9 @@ static int cg_err(struct nsrun_error *err, int ecg, const char *what)
 {
 	int code = ecg == ECGOTHER ? cgroup_get_last_errno() : EIO;
 
-	if (ecg == ECGOTHER)
+	if (ecg == ECGROUPNOTALLOWED || ecg == ECGROUPNOTOWNER)
+		code = EACCES; /* libcgroup's own wording hides the plain cause */
+	if (ecg == ECGOTHER || code == EACCES)
 		return nsrun_err(err, code, "%s: %s", what, strerror(code));
 	return nsrun_err(err, code, "%s: %s", what, cgroup_strerror(ecg));
 }
@@ -235,28 +280,21 @@ static int __attribute__((format(printf, 3, 4))) path_fmt(char *buf, size_t size
 
 /* nsrun's own cgroup in a hierarchy.  libcgroup 2.0.2 finds no controller
  * in the "0::" line of a pure v2 host, so v2 reads it directly. */
+/* nsrun's own group in the hierarchy, from /proc/self/cgroup. */
 static int own_cgroup(const char *controller, enum cg_version version, char *buf, size_t size,
 		      struct nsrun_error *err)
 {
-	char *current = NULL;
+	char text[4096];
+	ssize_t n = read_file_at(AT_FDCWD, "/proc/self/cgroup", text, sizeof(text));
 	int r;
 
-	if (version == CG_V2) {
-		char text[4096];
-		ssize_t n = read_file_at(AT_FDCWD, "/proc/self/cgroup", text, sizeof(text));
-
-		if (n < 0)
-			return nsrun_err(err, (int)-n, "read /proc/self/cgroup: %s", strerror((int)-n));
-		r = cg_parse_unified_path(text, buf, size);
-		if (r < 0)
-			return nsrun_err(err, -r, "no cgroup v2 entry in /proc/self/cgroup");
-		return 0;
-	}
-	r = cgroup_get_current_controller_path(getpid(), controller, &current);
-	if (r != 0)
-		return cg_err(err, r, controller);
-	path_fmt(buf, size, "%s", current);
-	free(current);
+	if (n < 0)
+		return nsrun_err(err, (int)-n, "read /proc/self/cgroup: %s", strerror((int)-n));
+	r = version == CG_V2 ? cg_parse_unified_path(text, buf, size)
+			     : cg_parse_v1_path(text, controller, buf, size);
+	if (r < 0)
+		return nsrun_err(err, -r, "no %s entry for %s in /proc/self/cgroup",
+				 version == CG_V2 ? "cgroup v2" : "cgroup v1", controller);
 	return 0;
 }
 
@@ -531,8 +569,54 @@ static int apply_settings(struct cg_part *part, const struct cg_limits *limits,
 	return 0;
 }
 
+int cg_stale_owner(const char *name)
+{
+	static const char *const patterns[] = {"nsrun-doctor-%d%n", "nsrun.supervisor-%d%n",
+					       "nsrun-%d-%*u-%*x%n"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(patterns); i++) {
+		int pid = 0, end = 0;
+
+		if (sscanf(name, patterns[i], &pid, &end) == 1 && end > 0 && name[end] == '\0' &&
+		    pid > 0)
+			return pid;
+	}
+	return 0;
+}
+
+/* A SIGKILLed nsrun cannot remove its group: the next run beside it does,
+ * once the owner is gone.  rmdir only takes empty groups, and only groups
+ * older than a minute are tried, so one that an nsrun in another PID
+ * namespace (whose pid we cannot see) has just made is never touched. */
+static void sweep_stale(const char *parent_dir)
+{
+	DIR *dir = opendir(parent_dir);
+	time_t now = time(NULL);
+	struct dirent *entry;
+	struct stat st;
+
+	if (!dir)
+		return;
+	while ((entry = readdir(dir))) {
+		int owner = cg_stale_owner(entry->d_name);
+
+		if (owner == 0 || kill(owner, 0) == 0 || errno != ESRCH)
+			continue;
+		if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now - st.st_mtime >= CG_STALE_AGE_S)
+			unlinkat(dirfd(dir), entry->d_name, AT_REMOVEDIR);
+	}
+	closedir(dir);
+}
+
 static int create_part(struct cg_part *part, const struct cg_limits *limits, struct nsrun_error *err)
 {
+	char parent[sizeof(part->dir)];
+
+	path_fmt(parent, sizeof(parent), "%s", part->dir);
+	*strrchr(parent, '/') = '\0';
+	sweep_stale(parent);
+
 	struct cgroup *cg = cgroup_new_cgroup(part->path);
 
 	if (!cg)
@@ -572,13 +656,29 @@ static void unique_name(char *buf, size_t size)
 		 (unsigned long)ts.tv_nsec);
 }
 
-static int cgroup_unavailable(struct nsrun_error *err)
+/* systemd delegates cgroup v2 subtrees to users; nothing delegates v1. */
+static int cgroup_unavailable(struct nsrun_error *err, const struct cg_run *run)
 {
+	bool v1 = run->n_parts > 0 && run->parts[0].version == CG_V1;
+
 	nsrun_err_wrap(err, "cannot set up a cgroup for the memory limit");
-	if (err->hint[0] == '\0')
+	if (err->hint[0] == '\0' && v1)
+		nsrun_err_hint(err, "cgroup v1 is not delegated to users: run as root, or have root make "
+				    "you a group of your own in the memory and pids hierarchies and start "
+				    "nsrun from it (nsrun doctor prints the commands), or pass "
+				    "--allow-no-memory-limit");
+	else if (err->hint[0] == '\0')
 		nsrun_err_hint(err, "run as root or inside a delegated cgroup (systemd-run --user --scope -p "
 				    "Delegate=yes nsrun ...), or pass --allow-no-memory-limit");
 	return -(err->code ? err->code : EINVAL);
+}
+
+static int abandon(struct cg_run *run, struct nsrun_error *err)
+{
+	int r = cgroup_unavailable(err, run); /* while the parts still say which version */
+
+	cg_destroy(run);
+	return r;
 }
 
 int cg_create(const struct cg_limits *limits, struct cg_run *ret, struct nsrun_error *err)
@@ -589,30 +689,26 @@ int cg_create(const struct cg_limits *limits, struct cg_run *ret, struct nsrun_e
 	memset(ret, 0, sizeof(*ret));
 	r = cg_init_once(err);
 	if (r < 0)
-		return cgroup_unavailable(err);
+		return cgroup_unavailable(err, ret);
 	unique_name(name, sizeof(name));
 	for (size_t i = 0; i < ARRAY_SIZE(wanted_controllers); i++) {
 		r = locate_part(ret, wanted_controllers[i], name, err);
 		if (r < 0)
-			return cgroup_unavailable(err);
+			return cgroup_unavailable(err, ret);
 	}
 	for (size_t i = 0; i < ret->n_parts; i++) {
 		if (ret->parts[i].version != CG_V2)
 			continue;
 		r = v2_place(&ret->parts[i], name, err);
-		if (r < 0) {
-			cg_destroy(ret);
-			return cgroup_unavailable(err);
-		}
+		if (r < 0)
+			return abandon(ret, err);
 	}
 	for (size_t i = 0; i < ret->n_parts; i++) {
 		if (strcmp(ret->parts[i].controllers[0], "memory") == 0)
 			ret->memory_version = ret->parts[i].version;
 		r = create_part(&ret->parts[i], limits, err);
-		if (r < 0) {
-			cg_destroy(ret);
-			return cgroup_unavailable(err);
-		}
+		if (r < 0)
+			return abandon(ret, err);
 	}
 	return 0;
 }

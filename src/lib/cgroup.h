@@ -67,6 +67,14 @@ size_t cg_plan_settings(enum cg_version version, const char *controller,
 			const struct cg_limits *limits, struct cg_setting out[CG_MAX_SETTINGS]);
 /* Pure: find "key N" in a flat-keyed file (memory.events, memory.oom_control). */
 int cg_parse_keyed(const char *text, const char *key, uint64_t *ret);
+/* Groups whose owner died are removed after this long (see sweep_stale). */
+#define CG_STALE_AGE_S 60
+
+/* Pure: the nsrun pid in a group name it made ("nsrun-PID-N-HEX",
+ * "nsrun.supervisor-PID", "nsrun-doctor-PID"), 0 for other names. */
+int cg_stale_owner(const char *name);
+/* Pure: nsrun's own group in a v1 hierarchy, from /proc/self/cgroup text. */
+int cg_parse_v1_path(const char *text, const char *controller, char *buf, size_t size);
 /* Pure: the per-version file names of the counters. */
 const char *cg_oom_file(enum cg_version version);
 const char *cg_peak_file(enum cg_version version);

@@ -68,6 +68,8 @@ int config_validate(const struct nsrun_config *cfg, struct nsrun_error *err)
 		return nsrun_err(err, EINVAL, "timeout must be between 1ms and 24h");
 	if (cfg->cpu_time_ms > NSRUN_MAX_TIMEOUT_MS)
 		return nsrun_err(err, EINVAL, "CPU-time limit must be at most 24h");
+	if (cfg->cpu_time_ms % 1000)
+		return nsrun_err(err, EINVAL, "CPU-time limit must be whole seconds (RLIMIT_CPU counts seconds)");
 	if (cfg->nofile_limit < 16 || cfg->nofile_limit > 1048576)
 		return nsrun_err(err, EINVAL, "open-files limit must be between 16 and 1048576");
 

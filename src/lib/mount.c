@@ -115,6 +115,43 @@ static void fd_path(int fd, char *buf, size_t size)
 	snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
+/* Targets under /app live on nsrun's own tmpfs: make their directories. */
+static int make_parents(char *target, size_t from, struct nsrun_error *err)
+{
+	for (char *slash = strchr(target + from, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		int r = mkdir(target, 0755) < 0 && errno != EEXIST ? -errno : 0;
+
+		*slash = '/';
+		if (r < 0) {
+			errno = -r;
+			return nsrun_err_sys(err, "create the directories of mount point %s", target);
+		}
+	}
+	return 0;
+}
+
+static int prepare_bind_target(const struct mount_plan *plan, const struct nsrun_bind *b,
+			       const struct stat *source, char *target, size_t size,
+			       struct nsrun_error *err)
+{
+	size_t app = strlen(plan->rootfs) + strlen("/app/");
+	int r;
+
+	snprintf(target, size, "%s%s", plan->rootfs, b->target);
+	if (strncmp(b->target, "/app/", 5) != 0) {
+		if (access(target, F_OK) < 0)
+			return nsrun_err(err, ENOENT, "--bind-ro %s:%s: the target does not exist in the "
+						      "rootfs (only targets under /app are created)",
+					 b->source, b->target);
+		return 0;
+	}
+	r = make_parents(target, app, err);
+	if (r == 0)
+		r = make_mount_target(target, S_ISDIR(source->st_mode), err);
+	return r;
+}
+
 static int mount_binds(const struct mount_plan *plan, struct nsrun_error *err)
 {
 	char target[PATH_MAX], source[64];
@@ -126,12 +163,9 @@ static int mount_binds(const struct mount_plan *plan, struct nsrun_error *err)
 
 		if (fstat(plan->bind_fds[i], &st) < 0)
 			return nsrun_err_sys(err, "--bind-ro source %s", b->source);
-		snprintf(target, sizeof(target), "%s%s", plan->rootfs, b->target);
-		if (strncmp(b->target, "/app/", 5) == 0) {
-			r = make_mount_target(target, S_ISDIR(st.st_mode), err);
-			if (r < 0)
-				return r;
-		}
+		r = prepare_bind_target(plan, b, &st, target, sizeof(target), err);
+		if (r < 0)
+			return r;
 		fd_path(plan->bind_fds[i], source, sizeof(source));
 		r = bind_ro(source, target, err);
 		if (r < 0)

@@ -199,22 +199,27 @@ static json_t *error_object(const struct nsrun_error *err)
 			 err->hint[0] ? err->hint : NULL);
 }
 
+static json_t *cpu_value(const struct nsrun_result *res, uint64_t ms)
+{
+	return res->cpu_known ? json_integer((json_int_t)ms) : json_null();
+}
+
 static int add_outcome(json_t *doc, const struct nsrun_config *cfg, const struct nsrun_result *res)
 {
 	char message[160];
 
 	nsrun_result_message(cfg, res, message, sizeof(message));
 	return json_object_update_new(
-		doc, json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:b, s:I, s:s?, s:I, s:I, s:I, s:I, s:I, s:I}",
+		doc, json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:b, s:I, s:s?, s:I, s:o, s:o, s:o, s:I, s:I}",
 			       "status", nsrun_status_name(res->status), "message", message,
 			       "exit_code", res->exit_code >= 0 ? json_integer(res->exit_code) : json_null(),
 			       "signal", res->term_signal ? json_integer(res->term_signal) : json_null(),
 			       "signal_name", signal_name(res->term_signal), "timed_out", res->timed_out,
 			       "oom_killed", res->oom_killed, "oom_kill_count",
 			       (json_int_t)res->oom_kill_count, "killed_by", killed_by(res), "wall_ms",
-			       (json_int_t)res->wall_ms, "cpu_ms", (json_int_t)res->cpu_ms, "user_ms",
-			       (json_int_t)res->user_ms, "sys_ms", (json_int_t)res->sys_ms, "setup_ms",
-			       (json_int_t)res->setup_ms, "memory_peak_bytes",
+			       (json_int_t)res->wall_ms, "cpu_ms", cpu_value(res, res->cpu_ms), "user_ms",
+			       cpu_value(res, res->user_ms), "sys_ms", cpu_value(res, res->sys_ms),
+			       "setup_ms", (json_int_t)res->setup_ms, "memory_peak_bytes",
 			       (json_int_t)res->memory_peak_bytes));
 }
 

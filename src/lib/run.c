@@ -93,6 +93,13 @@ static int check_script(struct run_ctx *ctx, struct nsrun_error *err)
 		return nsrun_err(err, EINVAL, "script %s is not a regular file", path);
 	}
 	close(fd);
+	/* Root's own files are not automatically the sandbox user's: a script
+	 * Python could not open inside would fail as if the script had failed. */
+	if (geteuid() == 0 && !userns_host_id_may_read(st.st_uid, st.st_gid, st.st_mode)) {
+		nsrun_err(err, EACCES, "script %s is not readable by the sandbox's unprivileged user "
+				       "(mode %04o)", path, (unsigned)(st.st_mode & 07777));
+		return nsrun_err_hint(err, "make it readable by others: chmod o+r %s", path);
+	}
 	ctx->plan.mounts.script = path;
 	ctx->plan.mounts.script_dev = st.st_dev;
 	ctx->plan.mounts.script_ino = st.st_ino;
@@ -336,6 +343,7 @@ static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun
 	facts.cpu_limit_ms = ctx->cfg->cpu_time_ms;
 	facts.cpu_ms = res->cpu_ms;
 	result_from_facts(&facts, res);
+	res->cpu_known = !facts.timed_out && !facts.cancel_signal;
 	res->stdout_bytes = mon.out[0].total;
 	res->stderr_bytes = mon.out[1].total;
 	res->stdout_truncated = mon.out[0].truncated;

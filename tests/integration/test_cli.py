@@ -175,3 +175,28 @@ def test_returns_when_the_script_exits_although_stdin_stays_open(nsrun):
         proc.kill()
         proc.stdin.close()
         proc.stdout.close()
+
+
+def test_root_owned_script_the_sandbox_user_cannot_read_is_refused(nsrun):
+    if os.geteuid() != 0:
+        pytest.skip("the sandbox user differs from the caller only when nsrun runs as root")
+    script = nsrun.script("print('never')")
+    script.chmod(0o600)
+    result = nsrun.run(script)
+    assert result.returncode == 125
+    assert "not readable by the sandbox's unprivileged user (mode 0600)" in result.stderr
+    assert "chmod o+r" in result.stderr
+
+
+def test_bind_ro_nested_target_under_app_and_missing_target_elsewhere(nsrun, tmp_path):
+    data = tmp_path / "x.txt"
+    data.write_text("deep\n")
+    data.chmod(0o644)
+    result = nsrun.run('print(open("/app/data/deep/x.txt").read(), end="")',
+                       options=["--bind-ro", f"{data}:/app/data/deep/x.txt"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "deep\n"
+    result = nsrun.run("print(1)", options=["--bind-ro", f"{data}:/etc/nonexistent.txt"])
+    assert result.returncode == 125
+    assert "the target does not exist in the rootfs (only targets under /app are created)" \
+        in result.stderr

@@ -84,6 +84,7 @@ def test_timeout_keeps_partial_output(nsrun):
     assert doc["message"] == "Execution timed out after 0.7 seconds."
     assert doc["stdout"] == "started\n"
     assert 700 <= doc["wall_ms"] < 5000
+    assert doc["cpu_ms"] is None  # the zapped processes are not accounted: unknown, not 0
 
 
 def test_cpu_time_limit(nsrun):

@@ -66,8 +66,14 @@ NO_USERNS_MESSAGE = ("nsrun: cannot create a user namespace: user.max_user_names
                      "nsrun: hint: sudo sysctl -w user.max_user_namespaces=15000 "
                      "(to keep it, add it to /etc/sysctl.d/)\n" + DOCTOR_LINE)
 CGROUP_CAUSE = "nsrun: cannot set up a cgroup for the memory limit: "
-CGROUP_HINT = ("nsrun: hint: run as root or inside a delegated cgroup (systemd-run --user "
-               "--scope -p Delegate=yes nsrun ...), or pass --allow-no-memory-limit\n")
+CGROUP_HINT_V1 = ("nsrun: hint: cgroup v1 is not delegated to users: run as root, or have root "
+                  "make you a group of your own in the memory and pids hierarchies and start "
+                  "nsrun from it (nsrun doctor prints the commands), or pass "
+                  "--allow-no-memory-limit\n")
+CGROUP_HINT_V2 = ("nsrun: hint: run as root or inside a delegated cgroup (systemd-run --user "
+                  "--scope -p Delegate=yes nsrun ...), or pass --allow-no-memory-limit\n")
+CGROUP_HINT = (CGROUP_HINT_V2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+               and not os.path.isdir("/sys/fs/cgroup/memory") else CGROUP_HINT_V1)
 
 
 @pytest.fixture(autouse=True)

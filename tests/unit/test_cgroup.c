@@ -156,9 +156,44 @@ static void test_v2_placement(void **state)
 	assert_int_equal(cg_v2_choose(&f), CG_PLACE_OWN);
 }
 
+static void test_v1_path_from_proc_self_cgroup(void **state)
+{
+	const char *text = "9:name=systemd:/\n8:pids:/\n5:cpu,cpuacct:/a b\n"
+			   "4:memory:/process_api/567ee\n0::/\n";
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(cg_parse_v1_path(text, "memory", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/process_api/567ee");
+	assert_int_equal(cg_parse_v1_path(text, "pids", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/");
+	assert_int_equal(cg_parse_v1_path(text, "cpuacct", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/a b");
+	assert_int_equal(cg_parse_v1_path(text, "cpu", buf, sizeof(buf)), 0);
+	assert_int_equal(cg_parse_v1_path(text, "mem", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(cg_parse_v1_path(text, "blkio", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(cg_parse_v1_path("4:memory:/" "0123456789", "memory", buf, 4), -ENAMETOOLONG);
+	assert_int_equal(cg_parse_v1_path("4:memory:", "memory", buf, sizeof(buf)), -EBADMSG);
+}
+
+static void test_stale_owner_names(void **state)
+{
+	(void)state;
+	assert_int_equal(cg_stale_owner("nsrun-1234-0-1a2b3c"), 1234);
+	assert_int_equal(cg_stale_owner("nsrun.supervisor-77"), 77);
+	assert_int_equal(cg_stale_owner("nsrun-doctor-5"), 5);
+	assert_int_equal(cg_stale_owner("nsrun-1234"), 0);
+	assert_int_equal(cg_stale_owner("nsrun-1234-0-1a2b3c-x"), 0);
+	assert_int_equal(cg_stale_owner("user.slice"), 0);
+	assert_int_equal(cg_stale_owner("nsrun--5-0-1"), 0);
+	assert_int_equal(cg_stale_owner("nsrun.supervisor-7x"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v1_path_from_proc_self_cgroup),
+		cmocka_unit_test(test_stale_owner_names),
 		cmocka_unit_test(test_v2_memory_sets_max_and_disables_swap),
 		cmocka_unit_test(test_v1_memory_sets_limit_before_memsw),
 		cmocka_unit_test(test_pids_same_on_both_versions),

@@ -75,6 +75,9 @@ static void test_rejections(void **state)
 	cfg.binds = &reserved;
 	expect_invalid(cfg, "reserved");
 	cfg = valid();
+	cfg.cpu_time_ms = 1500;
+	expect_invalid(cfg, "whole seconds");
+	cfg = valid();
 	cfg.struct_size = 3;
 	expect_invalid(cfg, "nsrun_config_init");
 }

@@ -31,9 +31,22 @@ static void test_root_caller_never_maps_root(void **state)
 	assert_true(plan.drop_supplementary_groups);
 }
 
+static void test_what_the_sandbox_user_of_root_may_read(void **state)
+{
+	(void)state;
+	assert_true(userns_host_id_may_read(0, 0, 0644));
+	assert_false(userns_host_id_may_read(0, 0, 0600));
+	assert_false(userns_host_id_may_read(0, 0, 0640));
+	assert_true(userns_host_id_may_read(65534, 0, 0400));
+	assert_false(userns_host_id_may_read(65534, 0, 0044)); /* owner bits decide for the owner */
+	assert_true(userns_host_id_may_read(0, 65534, 0640));
+	assert_true(userns_host_id_may_read(1000, 1000, 0604));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_what_the_sandbox_user_of_root_may_read),
 		cmocka_unit_test(test_unprivileged_caller_maps_itself_and_denies_setgroups),
 		cmocka_unit_test(test_root_caller_never_maps_root),
 	};
