@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -176,6 +178,44 @@ static void capture(struct mon_output *out, const char *data, size_t n)
 	out->len += n;
 }
 
+/* The caller's fd is not ours to make non-blocking, and a caller that does
+ * not read (a full pipe, a terminal paused with Ctrl-S) must not stop the
+ * clock: wait for room together with the timer and the cancel fd, and
+ * write at most PIPE_BUF bytes per wake-up, which a pipe then takes whole.
+ * After a cancel the rest is dropped: the caller asked nsrun to stop. */
+static int relay(struct monitor *mon, int sink, const char *data, size_t len)
+{
+	while (len > 0) {
+		struct pollfd fds[3] = {{sink, POLLOUT, 0}, {mon->timer_fd, POLLIN, 0},
+					{mon->cancel_signal ? -1 : mon->cancel_fd, POLLIN, 0}};
+
+		if (mon->cancel_signal)
+			return -ECANCELED;
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fds[1].revents & POLLIN)
+			on_timer(mon);
+		if (fds[2].revents & POLLIN)
+			on_cancel(mon);
+		if (fds[0].revents & (POLLERR | POLLNVAL))
+			return -EPIPE;
+		if (!(fds[0].revents & (POLLOUT | POLLHUP)))
+			continue;
+		ssize_t n = write(sink, data, len < PIPE_BUF ? len : PIPE_BUF);
+
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static void on_output(struct monitor *mon, struct mon_output *out)
 {
 	char chunk[MON_RELAY_CHUNK];
@@ -194,7 +234,7 @@ static void on_output(struct monitor *mon, struct mon_output *out)
 		return;
 	if (out->sink_fd == -1)
 		capture(out, chunk, take);
-	else if (out->sink_fd >= 0 && write_all(out->sink_fd, chunk, take) < 0)
+	else if (out->sink_fd >= 0 && relay(mon, out->sink_fd, chunk, take) < 0)
 		out->sink_fd = -2; /* the caller stopped reading: drain and discard */
 }
 

@@ -183,3 +183,47 @@ def test_cgroup_has_the_limits_and_swap_off_while_running(nsrun):
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
     assert leaked_cgroups() - before == set()
+
+
+def test_a_caller_that_does_not_read_cannot_stop_the_clock(nsrun):
+    # The supervisor must not block on a full stdout pipe: the timer and
+    # cancel requests still work while the caller reads nothing.
+    marker = f"nsrun-stalled-{uuid.uuid4()}"
+    proc = nsrun.popen('''
+        import os, threading
+        threading.Thread(target=lambda: os.write(1, b"A" * 300000), daemon=True).start()
+        while True:
+            pass
+    ''', marker, options=["--timeout", "1s"])
+    def sandboxed():  # nsrun's own command line carries the marker too
+        return [pid for pid in processes_with(marker) if pid != proc.pid]
+
+    try:
+        time.sleep(1)
+        assert sandboxed(), "the script should be running"
+        deadline = time.monotonic() + 10
+        while sandboxed() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sandboxed() == [], "the timeout did not fire while nobody read stdout"
+    finally:
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 124
+    assert "Execution timed out after 1 second." in err
+    assert set(out) == {"A"}
+
+
+def test_a_caller_that_does_not_read_can_still_cancel(nsrun):
+    marker = f"nsrun-stalled-{uuid.uuid4()}"
+    proc = nsrun.popen('''
+        import sys
+        while True:
+            sys.stdout.write("B" * 65536)
+    ''', marker, options=["--timeout", "60s"])
+    try:
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+        assert wait_gone(marker, seconds=5) == [], "SIGTERM did not kill the sandbox"
+    finally:
+        proc.kill()
+        proc.communicate()
