@@ -51,6 +51,9 @@ size_t cg_plan_settings(enum cg_version version, const char *controller,
 	 * first; memsw == limit means no swap. */
 	add_setting(out, &n, "memory", "memory.limit_in_bytes", limits->memory_bytes, 1);
 	add_setting(out, &n, "memory", "memory.memsw.limit_in_bytes", limits->memory_bytes, 1);
+	/* v1 charges TCP buffers to a group only once this limit is set (v2
+	 * always counts them in memory.max); where the kernel still has it. */
+	add_setting(out, &n, "memory", "memory.kmem.tcp.limit_in_bytes", limits->memory_bytes, 0);
 	return n;
 }
 
@@ -324,6 +327,7 @@ static int locate_part(struct cg_run *run, const char *controller, const char *n
 	part = &run->parts[run->n_parts];
 	memset(part, 0, sizeof(*part));
 	part->dirfd = -1;
+	part->self_fd = -1;
 	part->version = version;
 	part->controllers[part->n_controllers++] = controller;
 	path_fmt(part->mount, sizeof(part->mount), "%s", mount_point);
@@ -555,6 +559,8 @@ static int apply_settings(struct cg_part *part, const struct cg_limits *limits,
 		struct cgroup_controller *ctl = cgroup_get_controller(cg, part->controllers[i]);
 
 		for (size_t j = 0; j < n; j++) {
+			if (!settings[j].required && faccessat(part->dirfd, settings[j].file, W_OK, 0) < 0)
+				continue;
 			r = check_required(part, &settings[j], err);
 			if (r < 0)
 				return r;
@@ -713,9 +719,28 @@ int cg_create(const struct cg_limits *limits, struct cg_run *ret, struct nsrun_e
 	return 0;
 }
 
+int cg_open_self_attach(struct cg_run *run, int fds[CG_MAX_PARTS], struct nsrun_error *err)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < run->n_parts; i++) {
+		struct cg_part *part = &run->parts[i];
+
+		if (part->version != CG_V1)
+			continue;
+		part->self_fd = openat(part->dirfd, "tasks", O_WRONLY | O_CLOEXEC);
+		if (part->self_fd < 0)
+			return nsrun_err_sys(err, "open %s/tasks", part->dir);
+		fds[n++] = part->self_fd;
+	}
+	return n;
+}
+
 int cg_attach(const struct cg_run *run, pid_t pid, struct nsrun_error *err)
 {
 	for (size_t i = 0; i < run->n_parts; i++) {
+		if (run->parts[i].self_fd >= 0)
+			continue; /* the sandbox moves itself in */
 		int r = cgroup_attach_task_pid(run->parts[i].handle, pid);
 
 		if (r != 0) {
@@ -774,6 +799,9 @@ int cg_destroy(struct cg_run *run)
 		if (part->dirfd >= 0)
 			close(part->dirfd);
 		part->dirfd = -1;
+		if (part->self_fd >= 0)
+			close(part->self_fd);
+		part->self_fd = -1;
 		if (part->handle) {
 			if (faccessat(AT_FDCWD, part->dir, F_OK, 0) == 0 && remove_dir_with_retry(part) < 0)
 				result = -EBUSY;

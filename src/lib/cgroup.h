@@ -44,6 +44,7 @@ struct cg_part {
 	char path[512];	   /* relative to the hierarchy root, as libcgroup names it */
 	char dir[768];	   /* absolute directory of the group */
 	int dirfd;	   /* the group's directory, for counters */
+	int self_fd;	   /* v1: its "tasks", for the sandbox to move itself in; or -1 */
 	void *handle;	   /* struct cgroup * */
 	char mount[256];   /* the hierarchy's mount point */
 	char own[512];	   /* nsrun's cgroup in it when the run started */
@@ -108,6 +109,12 @@ enum cg_v2_place {
 enum cg_v2_place cg_v2_choose(const struct cg_v2_facts *facts);
 
 int cg_create(const struct cg_limits *limits, struct cg_run *ret, struct nsrun_error *err);
+/* Open, for every v1 group, the "tasks" file the sandbox's init writes "0"
+ * to: a process moving itself skips the RCU grace period (7-15 ms when runs
+ * are spaced out) that moving another process by pid waits for.  Returns how
+ * many fds it put in fds (one per v1 group), or -errno. */
+int cg_open_self_attach(struct cg_run *run, int fds[CG_MAX_PARTS], struct nsrun_error *err);
+/* Move pid into the groups it does not move itself into. */
 int cg_attach(const struct cg_run *run, pid_t pid, struct nsrun_error *err);
 void cg_read_stats(const struct cg_run *run, struct cg_stats *ret);
 /* Remove the groups; safe to call on a partly created or zeroed run. */

@@ -175,6 +175,23 @@ static int arm_parent_death_signal(int sync_fd, struct nsrun_error *err)
 	return 0;
 }
 
+/* Writing "0" moves the calling process itself, which the kernel does
+ * without waiting for an RCU grace period, unlike the supervisor writing our
+ * pid.  The fds were opened by the supervisor, whose credentials the kernel
+ * checks.  Done first after GO, before any setup, so all the sandbox
+ * allocates is charged inside; closed at once, so the workload never holds
+ * them. */
+static int join_cgroups(struct child_plan *plan, struct nsrun_error *err)
+{
+	for (int i = 0; i < plan->n_cgroup_fds; i++) {
+		if (write(plan->cgroup_fds[i], "0", 1) != 1)
+			return nsrun_err_sys(err, "move the sandbox into its cgroup");
+		close(plan->cgroup_fds[i]);
+		plan->cgroup_fds[i] = -1;
+	}
+	return 0;
+}
+
 static int init_setup(struct child_plan *plan, struct nsrun_error *err)
 {
 	struct sync_msg go;
@@ -183,6 +200,9 @@ static int init_setup(struct child_plan *plan, struct nsrun_error *err)
 	r = sync_recv(plan->sync_fd, &go);
 	if (r < 0 || go.type != SYNC_GO)
 		_exit(NSRUN_EXIT_SETUP); /* the supervisor is gone or gave up */
+	r = join_cgroups(plan, err);
+	if (r < 0)
+		return r;
 	/* Only now, inside its own cgroup, so the namespace is rooted there. */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		return nsrun_err_sys(err, "unshare the cgroup namespace");

@@ -29,6 +29,8 @@ struct child_plan {
 	char **envp;
 	struct child_limits limits;
 	int sync_fd;
+	int cgroup_fds[2]; /* v1 "tasks" files init writes "0" to, then closes */
+	int n_cgroup_fds;
 	int stdio[3]; /* the sandbox's ends: stdin, stdout, stderr */
 };
 

@@ -4,14 +4,16 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-/* RLIMIT_CPU sends SIGXCPU at the soft limit and SIGKILL at the hard one. */
-static bool cpu_limit_hit(const struct run_facts *facts, int term_signal, bool oom_killed)
+/* RLIMIT_CPU sends SIGXCPU at the limit.  A script can raise SIGXCPU
+ * itself, so the limit must also have been used up (the sandbox's total CPU
+ * is at least any one process's).  A script that ignores SIGXCPU is killed a
+ * second later with SIGKILL and is reported as signaled: a SIGKILL alone
+ * cannot be told from one the script sent. */
+static bool cpu_limit_hit(const struct run_facts *facts, int term_signal)
 {
 	if (!facts->cpu_limit_ms || facts->timed_out)
 		return false;
-	if (term_signal == SIGXCPU)
-		return true;
-	return term_signal == SIGKILL && !oom_killed && facts->cpu_ms >= facts->cpu_limit_ms;
+	return term_signal == SIGXCPU && facts->cpu_ms >= facts->cpu_limit_ms;
 }
 
 void result_from_facts(const struct run_facts *facts, struct nsrun_result *res)
@@ -25,7 +27,7 @@ void result_from_facts(const struct run_facts *facts, struct nsrun_result *res)
 	res->cancel_signal = facts->cancel_signal;
 	res->oom_kill_count = facts->oom_kill_count;
 	res->oom_killed = facts->oom_kill_count > 0;
-	res->cpu_timed_out = cpu_limit_hit(facts, res->term_signal, res->oom_killed);
+	res->cpu_timed_out = cpu_limit_hit(facts, res->term_signal);
 	res->timed_out = facts->timed_out || res->cpu_timed_out;
 	if (facts->cancel_signal)
 		res->status = NSRUN_STATUS_CANCELLED;

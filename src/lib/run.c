@@ -70,6 +70,25 @@ static int check_rootfs(struct run_ctx *ctx, struct nsrun_error *err)
 	return 0;
 }
 
+/* A bind source given as a symlink could point anywhere on the host (a
+ * service may build these paths from its users' input): refused, as for
+ * the script. */
+static int check_binds(const struct nsrun_config *cfg, struct nsrun_error *err)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < cfg->n_binds; i++) {
+		const char *source = cfg->binds[i].source;
+
+		if (lstat(source, &st) < 0)
+			return nsrun_err_sys(err, "--bind-ro source %s", source);
+		if (S_ISLNK(st.st_mode))
+			return nsrun_err(err, ELOOP, "--bind-ro source %s is a symbolic link; nsrun does "
+						     "not follow them", source);
+	}
+	return 0;
+}
+
 /* The caller must be able to read the script itself, and it must not be a
  * symlink: the sandbox would otherwise be a way to read any host file. */
 static int check_script(struct run_ctx *ctx, struct nsrun_error *err)
@@ -167,6 +186,10 @@ static int setup_cgroup(struct run_ctx *ctx, struct nsrun_result *res, struct ns
 
 	if (r == 0) {
 		ctx->have_cgroup = true;
+		r = cg_open_self_attach(&ctx->cgroup, ctx->plan.cgroup_fds, err);
+		if (r < 0)
+			return r;
+		ctx->plan.n_cgroup_fds = r;
 		res->cgroup_mode = ctx->cgroup.memory_version == CG_V2 ? NSRUN_CGROUP_V2 : NSRUN_CGROUP_V1;
 		return 0;
 	}
@@ -362,7 +385,7 @@ static int prepare(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun_e
 		return nsrun_err_kind(err, "config");
 	if (check_rootfs(ctx, err) < 0)
 		return nsrun_err_kind(err, "rootfs");
-	if (check_script(ctx, err) < 0)
+	if (check_script(ctx, err) < 0 || check_binds(ctx->cfg, err) < 0)
 		return nsrun_err_kind(err, "input");
 	if (build_command(ctx, err) < 0)
 		return nsrun_err_kind(err, "config");

@@ -200,3 +200,11 @@ def test_bind_ro_nested_target_under_app_and_missing_target_elsewhere(nsrun, tmp
     assert result.returncode == 125
     assert "the target does not exist in the rootfs (only targets under /app are created)" \
         in result.stderr
+
+
+def test_bind_ro_source_given_as_symlink_is_refused(nsrun, tmp_path):
+    link = tmp_path / "data"
+    link.symlink_to("/etc/hostname")
+    result = nsrun.run("print(1)", options=["--bind-ro", f"{link}:/app/data"])
+    assert result.returncode == 125
+    assert "is a symbolic link" in result.stderr

@@ -28,11 +28,14 @@ static void test_v1_memory_sets_limit_before_memsw(void **state)
 	struct cg_setting s[CG_MAX_SETTINGS];
 
 	(void)state;
-	assert_int_equal(cg_plan_settings(CG_V1, "memory", &limits, s), 2);
+	assert_int_equal(cg_plan_settings(CG_V1, "memory", &limits, s), 3);
 	assert_string_equal(s[0].file, "memory.limit_in_bytes");
 	assert_string_equal(s[0].value, "134217728");
 	assert_string_equal(s[1].file, "memory.memsw.limit_in_bytes");
 	assert_string_equal(s[1].value, "134217728"); /* equal to the limit: no swap */
+	assert_string_equal(s[2].file, "memory.kmem.tcp.limit_in_bytes"); /* TCP buffers counted */
+	assert_string_equal(s[2].value, "134217728");
+	assert_false(s[2].required); /* gone from newer kernels */
 }
 
 static void test_pids_same_on_both_versions(void **state)

@@ -99,6 +99,25 @@ static void test_cancel_wins(void **state)
 	assert_int_equal(nsrun_result_exit_code(&res), 130);
 }
 
+static void test_cpu_timeout_needs_the_cpu_to_be_used(void **state)
+{
+	struct nsrun_result real = verdict((struct run_facts){
+		.have_workload_status = true, .workload_status = W_EXITCODE(0, SIGXCPU),
+		.cpu_limit_ms = 1000, .cpu_ms = 1010});
+	struct nsrun_result faked = verdict((struct run_facts){
+		.have_workload_status = true, .workload_status = W_EXITCODE(0, SIGXCPU),
+		.cpu_limit_ms = 5000, .cpu_ms = 17});
+	struct nsrun_result killed = verdict((struct run_facts){
+		.have_workload_status = true, .workload_status = W_EXITCODE(0, SIGKILL),
+		.cpu_limit_ms = 1000, .cpu_ms = 1800});
+
+	(void)state;
+	assert_int_equal(real.status, NSRUN_STATUS_TIMEOUT);
+	assert_true(real.cpu_timed_out);
+	assert_int_equal(faked.status, NSRUN_STATUS_SIGNALED); /* raised by the script itself */
+	assert_int_equal(killed.status, NSRUN_STATUS_SIGNALED);
+}
+
 static void test_status_names(void **state)
 {
 	(void)state;
@@ -118,6 +137,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_wins_over_oom),
 		cmocka_unit_test(test_init_status_stands_in_when_workload_unknown),
 		cmocka_unit_test(test_cancel_wins),
+		cmocka_unit_test(test_cpu_timeout_needs_the_cpu_to_be_used),
 		cmocka_unit_test(test_status_names),
 	};
 
