@@ -156,10 +156,10 @@ static int mount_binds(const struct mount_plan *plan, struct nsrun_error *err)
 {
 	char target[PATH_MAX], source[64];
 	struct stat st;
-	int r;
 
 	for (size_t i = 0; i < plan->n_binds; i++) {
 		const struct nsrun_bind *b = &plan->binds[i];
+		int r;
 
 		if (fstat(plan->bind_fds[i], &st) < 0)
 			return nsrun_err_sys(err, "--bind-ro source %s", b->source);
