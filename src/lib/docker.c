@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -106,6 +107,7 @@ struct docker_ctx {
 	enum nsrun_cgroup_mode cgroup_mode;
 	struct docker_args create;
 	pid_t pid; /* the `docker start -a -i` process */
+	pid_t watchdog; /* removes the container if nsrun is killed; 0 = none */
 	int pidfd;
 	int sync[2], in[2], out[2], err[2];
 	uint64_t start_ms, started_ms;
@@ -704,6 +706,57 @@ static int docker_check_warnings(struct docker_ctx *ctx, struct docker_call *cal
 				   "controllers for the engine, or pass --allow-no-memory-limit");
 }
 
+/* In the watchdog: wait for the supervisor's death, then remove the
+ * container.  Only async-signal-safe calls: nsrun may have threads. */
+_Noreturn static void docker_watchdog_main(pid_t supervisor, char *const rm_argv[])
+{
+	sigset_t wake;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &wake, NULL);
+	/* Detached from the terminal (no Ctrl-C) and from the caller's fds (a
+	 * caller reading nsrun's output must see EOF when nsrun ends). */
+	setsid();
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		dup2(null, fd);
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
+	if (getppid() == supervisor)
+		sigwaitinfo(&wake, NULL);
+	execvp(rm_argv[0], rm_argv);
+	_exit(127);
+}
+
+/* A SIGKILLed nsrun cannot remove its container, which would then run on
+ * without a timeout (found by the red team): a watchdog child, woken by the
+ * kernel when nsrun dies, removes it instead.  nsrun kills the watchdog
+ * once it has cleaned up itself. */
+static int docker_start_watchdog(struct docker_ctx *ctx, struct nsrun_error *err)
+{
+	char *rm_argv[] = {DOCKER_CLI, "rm", "--force", "--volumes", ctx->name, NULL};
+	pid_t supervisor = getpid();
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return nsrun_err_sys(err, "fork the container watchdog");
+	if (pid == 0)
+		docker_watchdog_main(supervisor, rm_argv);
+	ctx->watchdog = pid;
+	return 0;
+}
+
+static void docker_stop_watchdog(struct docker_ctx *ctx)
+{
+	if (ctx->watchdog <= 0)
+		return;
+	kill(ctx->watchdog, SIGKILL);
+	while (waitpid(ctx->watchdog, NULL, 0) < 0 && errno == EINTR)
+		;
+	ctx->watchdog = 0;
+}
+
 static int docker_create(struct docker_ctx *ctx, struct nsrun_error *err)
 {
 	struct docker_call call;
@@ -715,6 +768,9 @@ static int docker_create(struct docker_ctx *ctx, struct nsrun_error *err)
 	 * before the call: a create that timed out may still have made the
 	 * container, and cleanup removes it by name. */
 	ctx->created = true;
+	r = docker_start_watchdog(ctx, err);
+	if (r < 0)
+		return r;
 	r = docker_call(ctx, ctx->create.v, DOCKER_CREATE_MS, false, &call, err);
 	if (r < 0 || docker_poll_cancel(ctx))
 		return r;
@@ -1083,6 +1139,7 @@ int docker_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct 
 		*err = cleanup_err;
 		r = -(err->code ? err->code : EIO);
 	}
+	docker_stop_watchdog(&ctx);
 	if (r < 0)
 		nsrun_result_free(res);
 	return r;

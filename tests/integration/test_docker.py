@@ -338,3 +338,15 @@ def test_compare_without_docker_says_so(nsrun_binary, rootfs, tmp_path):
     assert "docker: skipped (" in result.stdout
     assert "Only the native backend was checked: 6 of 6 checks passed." in result.stdout
     assert result.returncode == 0
+
+
+def test_sigkilled_nsrun_leaves_no_container(nsrun, docker_image):
+    # nsrun cannot clean up after SIGKILL: its watchdog must remove the
+    # container, which would otherwise run on without any timeout.
+    proc, container, layer = start_sleeper(nsrun)
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while containers_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert_nothing_left(proc, container, layer)
