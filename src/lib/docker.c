@@ -735,14 +735,16 @@ _Noreturn static void docker_watchdog_main(pid_t supervisor, char *const rm_argv
  * once it has cleaned up itself. */
 static int docker_start_watchdog(struct docker_ctx *ctx, struct nsrun_error *err)
 {
-	char *rm_argv[] = {DOCKER_CLI, "rm", "--force", "--volumes", ctx->name, NULL};
 	pid_t supervisor = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0)
 		return nsrun_err_sys(err, "fork the container watchdog");
-	if (pid == 0)
+	if (pid == 0) {
+		char *rm_argv[] = {DOCKER_CLI, "rm", "--force", "--volumes", ctx->name, NULL};
+
 		docker_watchdog_main(supervisor, rm_argv);
+	}
 	ctx->watchdog = pid;
 	return 0;
 }
