@@ -736,11 +736,42 @@ int cg_open_self_attach(struct cg_run *run, int fds[CG_MAX_PARTS], struct nsrun_
 	return n;
 }
 
+static const struct cg_part *v2_part(const struct cg_run *run)
+{
+	for (size_t i = 0; i < run->n_parts; i++)
+		if (run->parts[i].version == CG_V2 && run->parts[i].dirfd >= 0)
+			return &run->parts[i];
+	return NULL;
+}
+
+int cg_open_clone_target(const struct cg_run *run)
+{
+	const struct cg_part *part = v2_part(run);
+
+	/* clone3 wants a real directory fd: the part's own is O_PATH. */
+	return part ? openat(part->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
+void cg_cloned_into(struct cg_run *run)
+{
+	struct cg_part *part = (struct cg_part *)v2_part(run);
+
+	if (part)
+		part->cloned_into = 1;
+}
+
+int cg_kill(const struct cg_run *run)
+{
+	const struct cg_part *part = v2_part(run);
+
+	return part ? write_file_at(part->dirfd, "cgroup.kill", "1") : -ENOENT;
+}
+
 int cg_attach(const struct cg_run *run, pid_t pid, struct nsrun_error *err)
 {
 	for (size_t i = 0; i < run->n_parts; i++) {
-		if (run->parts[i].self_fd >= 0)
-			continue; /* the sandbox moves itself in */
+		if (run->parts[i].self_fd >= 0 || run->parts[i].cloned_into)
+			continue; /* the sandbox moves itself in, or started there */
 		int r = cgroup_attach_task_pid(run->parts[i].handle, pid);
 
 		if (r != 0) {

@@ -45,6 +45,7 @@ struct cg_part {
 	char dir[768];	   /* absolute directory of the group */
 	int dirfd;	   /* the group's directory, for counters */
 	int self_fd;	   /* v1: its "tasks", for the sandbox to move itself in; or -1 */
+	int cloned_into;   /* v2: the sandbox was cloned straight into it */
 	void *handle;	   /* struct cgroup * */
 	char mount[256];   /* the hierarchy's mount point */
 	char own[512];	   /* nsrun's cgroup in it when the run started */
@@ -114,6 +115,15 @@ int cg_create(const struct cg_limits *limits, struct cg_run *ret, struct nsrun_e
  * are spaced out) that moving another process by pid waits for.  Returns how
  * many fds it put in fds (one per v1 group), or -errno. */
 int cg_open_self_attach(struct cg_run *run, int fds[CG_MAX_PARTS], struct nsrun_error *err);
+/* A directory fd of the run's v2 group for clone3(CLONE_INTO_CGROUP), which
+ * starts the sandbox inside it instead of moving it there (a move waits for
+ * an RCU grace period); -1 if there is no v2 group.  Close it after clone. */
+int cg_open_clone_target(const struct cg_run *run);
+/* clone3 put the sandbox into the v2 group: cg_attach skips it. */
+void cg_cloned_into(struct cg_run *run);
+/* v2: kill every process of the run's group (cgroup.kill, Linux 5.14);
+ * -errno when there is no such file or no v2 group. */
+int cg_kill(const struct cg_run *run);
 /* Move pid into the groups it does not move itself into. */
 int cg_attach(const struct cg_run *run, pid_t pid, struct nsrun_error *err);
 void cg_read_stats(const struct cg_run *run, struct cg_stats *ret);

@@ -233,9 +233,27 @@ static void close_child_ends(struct run_ctx *ctx)
 	close_fd(&ctx->err[1]);
 }
 
+/* On v2 the sandbox starts inside its group (CLONE_INTO_CGROUP); where the
+ * kernel refuses that, it is cloned as usual and moved there before GO. */
+static pid_t clone_into_cgroup(struct run_ctx *ctx)
+{
+	int cgroup_fd = ctx->have_cgroup ? cg_open_clone_target(&ctx->cgroup) : -1;
+	pid_t pid = -1;
+
+	if (cgroup_fd >= 0) {
+		pid = sys_clone3_into(CLONE_SANDBOX_FLAGS, &ctx->pidfd, cgroup_fd);
+		if (pid > 0)
+			cg_cloned_into(&ctx->cgroup);
+		close(cgroup_fd); /* in the child too: it needs no handle on its group */
+	}
+	if (pid < 0)
+		pid = sys_clone3(CLONE_SANDBOX_FLAGS, &ctx->pidfd);
+	return pid;
+}
+
 static int clone_sandbox(struct run_ctx *ctx, struct nsrun_error *err)
 {
-	ctx->pid = sys_clone3(CLONE_SANDBOX_FLAGS, &ctx->pidfd);
+	ctx->pid = clone_into_cgroup(ctx);
 	if (ctx->pid < 0)
 		return diag_clone_failed(errno, "clone3", err);
 	if (ctx->pid == 0) {
@@ -302,6 +320,17 @@ static void kill_and_reap(struct run_ctx *ctx)
 	ctx->pid = 0;
 }
 
+/* SIGKILL to the sandbox's init empties its PID namespace; on v2 the
+ * cgroup's kill switch takes every process of the group at once as well. */
+static void kill_native_sandbox(struct monitor *mon, void *data)
+{
+	const struct run_ctx *ctx = data;
+
+	if (ctx->have_cgroup)
+		cg_kill(&ctx->cgroup);
+	sys_pidfd_send_signal(mon->pidfd, SIGKILL);
+}
+
 static void init_monitor(struct run_ctx *ctx, struct monitor *mon)
 {
 	const struct nsrun_config *cfg = ctx->cfg;
@@ -309,6 +338,8 @@ static void init_monitor(struct run_ctx *ctx, struct monitor *mon)
 	memset(mon, 0, sizeof(*mon));
 	mon->epfd = mon->timer_fd = -1;
 	mon->pidfd = ctx->pidfd;
+	mon->kill_sandbox = kill_native_sandbox;
+	mon->kill_data = ctx;
 	mon->sync_fd = ctx->sync[0];
 	mon->cancel_fd = cfg->cancel_fd;
 	mon->timeout_ms = cfg->timeout_ms;

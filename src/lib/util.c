@@ -15,7 +15,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-pid_t sys_clone3(uint64_t flags, int *ret_pidfd)
+pid_t sys_clone3_into(uint64_t flags, int *ret_pidfd, int cgroup_fd)
 {
 	struct clone_args args;
 
@@ -23,8 +23,17 @@ pid_t sys_clone3(uint64_t flags, int *ret_pidfd)
 	args.flags = flags | CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)ret_pidfd;
 	args.exit_signal = SIGCHLD;
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
 	/* No stack: clone3 then behaves like fork and the child returns here. */
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+pid_t sys_clone3(uint64_t flags, int *ret_pidfd)
+{
+	return sys_clone3_into(flags, ret_pidfd, -1);
 }
 
 int sys_pidfd_send_signal(int pidfd, int sig)

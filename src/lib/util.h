@@ -10,6 +10,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 pid_t sys_clone3(uint64_t flags, int *ret_pidfd);
+/* cgroup_fd >= 0: CLONE_INTO_CGROUP, the child starts in that v2 group. */
+pid_t sys_clone3_into(uint64_t flags, int *ret_pidfd, int cgroup_fd);
 int sys_pidfd_send_signal(int pidfd, int sig);
 int sys_pivot_root(const char *new_root, const char *put_old);
 /* Mark every fd >= from close-on-exec (close_range, or a /proc walk). */
