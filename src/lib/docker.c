@@ -51,6 +51,7 @@
 #include "mount.h"
 #include "policy.h"
 #include "result.h"
+#include "script.h"
 #include "sync.h"
 #include "util.h"
 
@@ -60,6 +61,7 @@ extern char **environ;
 #define DOCKER_REPOSITORY "nsrun-rootfs"
 #define DOCKER_MARKER ".nsrun-rootfs"
 #define DOCKER_HASH_KEY "content-sha256: "
+#define DOCKER_UID 1000 /* the sandbox user of the rootfs; docker maps no user namespace */
 #define DOCKER_USER "1000:1000"
 #define DOCKER_LABEL "org.nsrun.managed=1"
 #define DOCKER_QUERY_MS 20000ULL
@@ -422,29 +424,15 @@ static const char *docker_first_line(struct docker_text *text)
 /* ------------------------------------------------------------------ */
 /* preparation: the same checks as the native backend                  */
 
-/* Like run.c's check_script: the caller must be able to read the script,
- * and a symlink is refused, so the sandbox is no way to read host files. */
+/* The same checks as the native backend; the container's user is 1000:1000
+ * on the host (no user namespace), and must be able to read the script. */
 static int docker_check_script(struct docker_ctx *ctx, struct nsrun_error *err)
 {
 	const char *path = ctx->cfg->script;
 	struct stat st;
-	int fd;
 
-	if (lstat(path, &st) < 0)
-		return nsrun_err_sys(err, "script %s", path);
-	if (S_ISLNK(st.st_mode))
-		return nsrun_err(err, ELOOP, "script %s is a symbolic link; nsrun does not follow them",
-				 path);
-	if (!S_ISREG(st.st_mode))
-		return nsrun_err(err, EINVAL, "script %s is not a regular file", path);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return nsrun_err_sys(err, "script %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return nsrun_err(err, EINVAL, "script %s is not a regular file", path);
-	}
-	close(fd);
+	if (script_check(path, true, DOCKER_UID, DOCKER_UID, &st, err) < 0)
+		return -(err->code ? err->code : EINVAL);
 	ctx->script_dev = st.st_dev;
 	ctx->script_ino = st.st_ino;
 	/* The engine needs an absolute path; only directories above it may be

@@ -24,6 +24,7 @@
 #include "monitor.h"
 #include "policy.h"
 #include "result.h"
+#include "script.h"
 #include "sync.h"
 #include "util.h"
 
@@ -89,36 +90,14 @@ static int check_binds(const struct nsrun_config *cfg, struct nsrun_error *err)
 	return 0;
 }
 
-/* The caller must be able to read the script itself, and it must not be a
- * symlink: the sandbox would otherwise be a way to read any host file. */
+/* As root, the sandbox's user is nobody on the host (see userns.h). */
 static int check_script(struct run_ctx *ctx, struct nsrun_error *err)
 {
 	const char *path = ctx->cfg->script;
 	struct stat st;
-	int fd;
 
-	if (lstat(path, &st) < 0)
-		return nsrun_err_sys(err, "script %s", path);
-	if (S_ISLNK(st.st_mode))
-		return nsrun_err(err, ELOOP, "script %s is a symbolic link; nsrun does not follow them",
-				 path);
-	if (!S_ISREG(st.st_mode))
-		return nsrun_err(err, EINVAL, "script %s is not a regular file", path);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return nsrun_err_sys(err, "script %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return nsrun_err(err, EINVAL, "script %s is not a regular file", path);
-	}
-	close(fd);
-	/* Root's own files are not automatically the sandbox user's: a script
-	 * Python could not open inside would fail as if the script had failed. */
-	if (geteuid() == 0 && !userns_host_id_may_read(st.st_uid, st.st_gid, st.st_mode)) {
-		nsrun_err(err, EACCES, "script %s is not readable by the sandbox's unprivileged user "
-				       "(mode %04o)", path, (unsigned)(st.st_mode & 07777));
-		return nsrun_err_hint(err, "make it readable by others: chmod o+r %s", path);
-	}
+	if (script_check(path, geteuid() == 0, USERNS_ROOT_HOST_ID, USERNS_ROOT_HOST_ID, &st, err) < 0)
+		return -(err->code ? err->code : EINVAL);
 	ctx->plan.mounts.script = path;
 	ctx->plan.mounts.script_dev = st.st_dev;
 	ctx->plan.mounts.script_ino = st.st_ino;

@@ -20,15 +20,6 @@ void userns_plan(uid_t caller_uid, gid_t caller_gid, struct userns_plan *ret)
 	ret->drop_supplementary_groups = root;
 }
 
-bool userns_host_id_may_read(uid_t owner, gid_t group, mode_t mode)
-{
-	if (owner == USERNS_ROOT_HOST_ID)
-		return mode & S_IRUSR;
-	if (group == USERNS_ROOT_HOST_ID)
-		return mode & S_IRGRP;
-	return mode & S_IROTH;
-}
-
 int userns_write_maps(pid_t pid, const struct userns_plan *plan, struct nsrun_error *err)
 {
 	char path[64];

@@ -24,9 +24,6 @@ struct userns_plan {
 
 /* Pure: decide the maps for a caller with these effective ids. */
 void userns_plan(uid_t caller_uid, gid_t caller_gid, struct userns_plan *ret);
-/* Pure: can the sandbox user of a root caller (host id USERNS_ROOT_HOST_ID)
- * read a file with this owner, group and mode? */
-bool userns_host_id_may_read(uid_t owner, gid_t group, mode_t mode);
 /* Parent, after clone and before GO: write the maps of child pid. */
 int userns_write_maps(pid_t pid, const struct userns_plan *plan, struct nsrun_error *err);
 

@@ -350,3 +350,11 @@ def test_sigkilled_nsrun_leaves_no_container(nsrun, docker_image):
     while containers_of(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert_nothing_left(proc, container, layer)
+
+
+def test_script_the_container_user_cannot_read_is_refused(nsrun, docker_image):
+    script = nsrun.script("print('never')")
+    script.chmod(0o600)
+    result = nsrun.run(script, options=["--backend", "docker"])
+    assert result.returncode == 125
+    assert "not readable by the sandbox's unprivileged user (mode 0600)" in result.stderr

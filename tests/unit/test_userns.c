@@ -5,6 +5,7 @@
 
 #include <cmocka.h>
 
+#include "script.h"
 #include "userns.h"
 
 static void test_unprivileged_caller_maps_itself_and_denies_setgroups(void **state)
@@ -34,13 +35,13 @@ static void test_root_caller_never_maps_root(void **state)
 static void test_what_the_sandbox_user_of_root_may_read(void **state)
 {
 	(void)state;
-	assert_true(userns_host_id_may_read(0, 0, 0644));
-	assert_false(userns_host_id_may_read(0, 0, 0600));
-	assert_false(userns_host_id_may_read(0, 0, 0640));
-	assert_true(userns_host_id_may_read(65534, 0, 0400));
-	assert_false(userns_host_id_may_read(65534, 0, 0044)); /* owner bits decide for the owner */
-	assert_true(userns_host_id_may_read(0, 65534, 0640));
-	assert_true(userns_host_id_may_read(1000, 1000, 0604));
+	assert_true(script_readable_by(65534, 65534, 0, 0, 0644));
+	assert_false(script_readable_by(65534, 65534, 0, 0, 0600));
+	assert_false(script_readable_by(65534, 65534, 0, 0, 0640));
+	assert_true(script_readable_by(65534, 65534, 65534, 0, 0400));
+	assert_false(script_readable_by(65534, 65534, 65534, 0, 0044)); /* owner bits decide for the owner */
+	assert_true(script_readable_by(65534, 65534, 0, 65534, 0640));
+	assert_true(script_readable_by(65534, 65534, 1000, 1000, 0604));
 }
 
 int main(void)
