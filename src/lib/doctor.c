@@ -362,23 +362,6 @@ _Noreturn static void probe_child(int go_fd, int report_fd, probe_fn fn, const v
 	_exit(code & 0xff);
 }
 
-static ssize_t read_until_eof(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-
-	while (len + 1 < size) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
 static int wait_child(pid_t pid, int *status)
 {
 	while (waitpid(pid, status, 0) < 0)
@@ -421,7 +404,7 @@ static void probe_release(pid_t pid, uint64_t flags, int go_fd, int report_fd, s
 		ret->code = -nsrun_err_sys(&ret->err, "release the probe");
 		kill(pid, SIGKILL);
 	}
-	read_until_eof(report_fd, step, sizeof(step));
+	read_fd_to_end(report_fd, step, sizeof(step));
 	if (wait_child(pid, &status) < 0)
 		ret->code = -nsrun_err_sys(&ret->err, "wait for the probe");
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

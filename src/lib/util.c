@@ -99,13 +99,10 @@ int write_file_at(int dirfd, const char *path, const char *text)
 	return r;
 }
 
-ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size)
+ssize_t read_fd_to_end(int fd, char *buf, size_t size)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	size_t len = 0;
 
-	if (fd < 0)
-		return -errno;
 	while (len + 1 < size) {
 		ssize_t n = read(fd, buf + len, size - 1 - len);
 
@@ -115,9 +112,20 @@ ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
 	buf[len] = '\0';
 	return (ssize_t)len;
+}
+
+ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t len;
+
+	if (fd < 0)
+		return -errno;
+	len = read_fd_to_end(fd, buf, size);
+	close(fd);
+	return len;
 }
 
 uint64_t monotonic_ms(void)

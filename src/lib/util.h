@@ -21,6 +21,8 @@ int fd_cloexec_from(int from);
 int write_all(int fd, const void *buf, size_t len);
 /* Write a short string to a file such as /proc/PID/uid_map. */
 int write_file_at(int dirfd, const char *path, const char *text);
+/* Read fd until EOF (or buf is full) into buf, NUL-terminated; returns the length. */
+ssize_t read_fd_to_end(int fd, char *buf, size_t size);
 /* Read a whole small file into buf (NUL-terminated); returns length or -errno. */
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size);
 
