@@ -1,5 +1,6 @@
 """Nothing of a run outlives it: processes, cgroups; and runs do not mix."""
 import concurrent.futures
+import json
 import os
 import re
 import signal
@@ -190,26 +191,27 @@ def test_a_caller_that_does_not_read_cannot_stop_the_clock(nsrun):
     # The supervisor must not block on a full stdout pipe: the timer and
     # cancel requests still work while the caller reads nothing.
     marker = f"nsrun-stalled-{uuid.uuid4()}"
+    limit = max(1, round(TIME_SCALE))  # the emulated v2 lane starts Python slowly
     proc = nsrun.popen('''
         import os, threading
         threading.Thread(target=lambda: os.write(1, b"A" * 300000), daemon=True).start()
         while True:
             pass
-    ''', marker, options=["--timeout", "1s"])
+    ''', marker, options=["--timeout", f"{limit}s"])
     def sandboxed():  # nsrun's own command line carries the marker too
         return [pid for pid in processes_with(marker) if pid != proc.pid]
 
     try:
-        time.sleep(1)
+        time.sleep(limit / 2)
         assert sandboxed(), "the script should be running"
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 10 * limit
         while sandboxed() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert sandboxed() == [], "the timeout did not fire while nobody read stdout"
     finally:
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 124
-    assert "Execution timed out after 1 second." in err
+    assert f"Execution timed out after {limit} second" in err
     assert set(out) == {"A"}
 
 
@@ -258,10 +260,12 @@ def test_tcp_buffers_count_against_the_memory_limit(nsrun):
                 os._exit(0)
         for _ in range(2):
             os.wait()
-    ''', options=["--timeout", "30s"])
+    ''', options=["--timeout", "30s", "--json"])
+    doc = json.loads(result.stdout)
     # unbuffered prints of two processes may interleave: find the numbers
-    reports = [int(n) for n in re.findall(r"queued (\d+)", result.stdout)]
+    reports = [int(n) for n in re.findall(r"queued (\d+)", doc["stdout"])]
     queued = sum(reports)
-    assert result.returncode in (0, 137), result.stderr
-    assert len(reports) == 2 or result.returncode == 137, result.stdout
+    assert doc["status"] in ("ok", "memory_limit"), doc
+    # cgroup v2 counts socket memory in memory.max: the OOM killer may end a filler
+    assert len(reports) == 2 or doc["oom_killed"], doc
     assert queued <= 160, f"{queued} MiB of TCP buffers with a 128M limit"
