@@ -70,7 +70,7 @@ def nsrun(nsrun_binary, rootfs, tmp_path):
     return Runner(nsrun_binary, rootfs, tmp_path)
 
 
-GROUP_OWNER = re.compile(r"^nsrun-(?:doctor-)?(\d+)-")
+GROUP_OWNER = re.compile(r"^nsrun-(?:doctor-)?(\d+)(?:-|$)")
 
 
 def nsrun_cgroups():
@@ -114,3 +114,40 @@ def processes_with(marker):
         except OSError:
             continue
     return pids
+
+
+def own_nsrun_groups():
+    """nsrun's groups directly under this process's own cgroups, where nsrun
+    nests them (other sessions may run nsrun elsewhere on this host)."""
+    mounts = {}
+    for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines():
+        fields, _, tail = line.partition(" - ")
+        kind, _, options = (tail.split() + ["", "", ""])[:3]
+        if kind == "cgroup":
+            for option in options.split(","):
+                mounts.setdefault(option, fields.split()[4])
+        elif kind == "cgroup2":
+            mounts.setdefault("", fields.split()[4])
+    found = set()
+    for line in pathlib.Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        mount = mounts.get(controllers.split(",")[0])
+        try:
+            with os.scandir(mount + path.rstrip("/")) as entries:
+                found.update(e.path for e in entries if e.name.startswith("nsrun-"))
+        except (OSError, TypeError):
+            continue
+    return found
+
+
+def leaked(before):
+    """Groups nsrun names (nsrun-PID-..., nsrun-doctor-PID) that appeared under
+    this process's cgroups since before and whose nsrun is gone."""
+    def owner_gone(path):
+        pid = cgroup_owner(path)
+        try:
+            return pid is not None and (pathlib.Path("/proc", str(pid), "comm").read_text()
+                                        != "nsrun\n")
+        except OSError:
+            return True
+    return {path for path in own_nsrun_groups() - before if owner_gone(path)}

@@ -13,44 +13,9 @@ import time
 
 import pytest
 
+from conftest import leaked, own_nsrun_groups
 
 
-def own_nsrun_groups():
-    """nsrun's groups directly under this process's own cgroups, where nsrun
-    nests them (other sessions may run nsrun elsewhere on this host)."""
-    mounts = {}
-    for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines():
-        fields, _, tail = line.partition(" - ")
-        kind, _, options = (tail.split() + ["", "", ""])[:3]
-        if kind == "cgroup":
-            for option in options.split(","):
-                mounts.setdefault(option, fields.split()[4])
-        elif kind == "cgroup2":
-            mounts.setdefault("", fields.split()[4])
-    found = set()
-    for line in pathlib.Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        mount = mounts.get(controllers.split(",")[0])
-        try:
-            with os.scandir(mount + path.rstrip("/")) as entries:
-                found.update(e.path for e in entries if e.name.startswith("nsrun-"))
-        except (OSError, TypeError):
-            continue
-    return found
-
-
-def leaked(before):
-    """Groups nsrun names (nsrun-PID-..., nsrun-doctor-PID) that appeared under
-    this process's cgroups since before and whose nsrun is gone."""
-    def owner_gone(path):
-        parts = pathlib.Path(path).name.split("-")
-        pid = parts[2] if len(parts) > 2 and parts[1] == "doctor" else parts[1]
-        try:
-            return pid.isdigit() and (pathlib.Path("/proc", pid, "comm").read_text()
-                                      != "nsrun\n")
-        except OSError:
-            return True
-    return {path for path in own_nsrun_groups() - before if owner_gone(path)}
 
 CHECKS = ["kernel", "userns-sysctls", "container", "userns", "mountns", "pivot_root",
           "pidns+proc", "netns+loopback", "ipc/uts/cgroupns", "cgroup-mode", "cgroup-memory",
