@@ -105,9 +105,10 @@ _Noreturn static void workload_main(const struct child_plan *plan)
 	struct nsrun_error err;
 	int r;
 
+	/* Signal handlers and mask come from init, which reset them all. */
 	memset(&err, 0, sizeof(err));
-	r = reset_signals(&err);
-	if (r == 0 && setsid() < 0) /* no controlling terminal to inject into (TIOCSTI) */
+	r = 0;
+	if (setsid() < 0) /* no controlling terminal to inject into (TIOCSTI) */
 		r = nsrun_err_sys(&err, "setsid");
 	if (r == 0)
 		r = setup_stdio(plan->stdio, &err);

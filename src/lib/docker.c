@@ -112,7 +112,7 @@ struct docker_ctx {
 	pid_t watchdog; /* removes the container if nsrun is killed; 0 = none */
 	int pidfd;
 	int sync[2], in[2], out[2], err[2];
-	uint64_t start_ms, started_ms;
+	uint64_t start_us, started_us, ended_us;
 };
 
 /* ------------------------------------------------------------------ */
@@ -844,7 +844,7 @@ static int docker_wait_started(struct docker_ctx *ctx, struct nsrun_error *err)
 		    (docker_call_ok(&call) && strncmp(call.out.buf, "0001-01-01", 10) != 0))
 			break;
 	}
-	ctx->started_ms = monotonic_ms();
+	ctx->started_us = monotonic_us();
 	return r;
 }
 
@@ -1008,8 +1008,9 @@ static int docker_supervise(struct docker_ctx *ctx, struct nsrun_result *res,
 	docker_reap(ctx->pidfd);
 	ctx->pid = 0;
 	docker_close(&mon.sync_fd); /* closed by the monitor only when it saw EOF */
-	res->wall_ms = monotonic_ms() - ctx->start_ms;
-	res->setup_ms = ctx->started_ms - ctx->start_ms;
+	ctx->ended_us = monotonic_us();
+	res->setup_us = ctx->started_us - ctx->start_us;
+	res->setup_ms = res->setup_us / 1000;
 	if (r == 0)
 		r = docker_facts(ctx, &mon, &facts, err);
 	if (r == 0)
@@ -1030,7 +1031,7 @@ static void docker_cancelled_result(struct docker_ctx *ctx, struct nsrun_result 
 	facts.cancel_signal = ctx->cancel_signal;
 	facts.init_status = W_EXITCODE(0, SIGKILL);
 	result_from_facts(&facts, res);
-	res->wall_ms = monotonic_ms() - ctx->start_ms;
+	ctx->ended_us = monotonic_us();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1097,7 +1098,7 @@ static void docker_ctx_init(struct docker_ctx *ctx, const struct nsrun_config *c
 	for (int i = 0; i < 2; i++)
 		ctx->sync[i] = ctx->in[i] = ctx->out[i] = ctx->err[i] = -1;
 	ctx->cgroup_mode = docker_cgroup_mode();
-	ctx->start_ms = monotonic_ms();
+	ctx->start_us = monotonic_us();
 }
 
 int docker_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct nsrun_error *err)
@@ -1130,6 +1131,12 @@ int docker_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct 
 		r = -(err->code ? err->code : EIO);
 	}
 	docker_stop_watchdog(&ctx);
+	if (ctx.ended_us) {
+		uint64_t now = monotonic_us();
+
+		res->teardown_us = now - ctx.ended_us;
+		res->wall_ms = (now - ctx.start_us) / 1000;
+	}
 	if (r < 0)
 		nsrun_result_free(res);
 	return r;

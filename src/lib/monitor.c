@@ -135,13 +135,14 @@ static void on_sync(struct monitor *mon)
 		return;
 	}
 	if (msg.type == SYNC_EXECUTING) {
-		mon->exec_at_ms = monotonic_ms();
+		mon->exec_at_us = monotonic_us();
 	} else if (msg.type == SYNC_ERROR && !mon->have_error) {
 		mon->have_error = true;
 		mon->child_error = msg.error;
 	} else if (msg.type == SYNC_EXIT) {
 		mon->have_status = true;
 		mon->workload_status = msg.code;
+		mon->exit_at_us = monotonic_us();
 	}
 }
 

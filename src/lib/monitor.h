@@ -47,7 +47,8 @@ struct monitor {
 	int cancel_signal;
 	bool have_status, have_error;
 	int workload_status;
-	uint64_t exec_at_ms;
+	uint64_t exec_at_us; /* the workload reported it is about to execve */
+	uint64_t exit_at_us; /* init reported the workload's exit */
 	struct nsrun_error child_error;
 };
 

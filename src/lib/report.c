@@ -255,6 +255,15 @@ static json_t *warnings_array(const struct nsrun_config *cfg, const struct nsrun
 	return warnings;
 }
 
+/* Microseconds, for measuring nsrun itself (scripts/bench reads them). */
+static json_t *timings_object(const struct nsrun_result *res)
+{
+	if (!res)
+		return json_null();
+	return json_pack("{s:I, s:I}", "setup_us", (json_int_t)res->setup_us, "teardown_us",
+			 (json_int_t)res->teardown_us);
+}
+
 char *nsrun_result_json(const struct nsrun_config *cfg, const struct nsrun_result *res,
 			const struct nsrun_error *err)
 {
@@ -276,6 +285,8 @@ char *nsrun_result_json(const struct nsrun_config *cfg, const struct nsrun_resul
 		r = json_object_set_new(doc, "enforcement", enforcement_object(cfg, err ? NULL : res));
 	if (r == 0)
 		r = json_object_set_new(doc, "warnings", warnings_array(cfg, err ? NULL : res));
+	if (r == 0)
+		r = json_object_set_new(doc, "timings", timings_object(err ? NULL : res));
 	if (r == 0 && !err)
 		r = json_object_set_new(doc, "error", json_null());
 	if (r == 0)

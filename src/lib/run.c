@@ -40,7 +40,8 @@ struct run_ctx {
 	int sync[2], in[2], out[2], err[2];
 	pid_t pid;
 	int pidfd;
-	uint64_t start_ms;
+	uint64_t start_us;
+	uint64_t ended_us; /* the script's end, as the supervisor learnt it */
 };
 
 static int rootfs_error(struct nsrun_error *err, const char *fmt, const char *a, const char *b)
@@ -356,8 +357,9 @@ static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun
 	if (ctx->pid > 0)
 		facts.init_status = reap_init(ctx, res);
 	ctx->pid = 0;
-	res->wall_ms = monotonic_ms() - ctx->start_ms;
-	res->setup_ms = mon.exec_at_ms ? mon.exec_at_ms - ctx->start_ms : 0;
+	ctx->ended_us = mon.exit_at_us ? mon.exit_at_us : monotonic_us();
+	res->setup_us = mon.exec_at_us ? mon.exec_at_us - ctx->start_us : 0;
+	res->setup_ms = res->setup_us / 1000;
 	if (r == 0 && mon.have_error && !mon.have_status) {
 		*err = mon.child_error;
 		diag_explain_error(DIAG_STAGE_SETUP, err);
@@ -443,7 +445,7 @@ int nsrun_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct n
 	ctx.pidfd = -1;
 	for (int i = 0; i < 2; i++)
 		ctx.sync[i] = ctx.in[i] = ctx.out[i] = ctx.err[i] = -1;
-	ctx.start_ms = monotonic_ms();
+	ctx.start_us = monotonic_us();
 	r = prepare(&ctx, res, err);
 	if (r == 0)
 		r = clone_sandbox(&ctx, err);
@@ -452,6 +454,12 @@ int nsrun_run(const struct nsrun_config *cfg, struct nsrun_result *res, struct n
 	if (r == 0)
 		r = supervise(&ctx, res, err);
 	cleanup(&ctx);
+	if (ctx.ended_us) {
+		uint64_t now = monotonic_us();
+
+		res->teardown_us = now - ctx.ended_us;
+		res->wall_ms = (now - ctx.start_us) / 1000;
+	}
 	if (r < 0)
 		nsrun_result_free(res);
 	return r;

@@ -334,6 +334,9 @@ static int sc_set_attrs(scmp_filter_ctx ctx, struct nsrun_error *err)
 		return nsrun_err(err, -r, "seccomp: cannot kill the process on a foreign syscall "
 					  "ABI (SECCOMP_RET_KILL_PROCESS needs Linux 4.14): %s",
 				 strerror(-r));
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (r < 0)
+		return nsrun_err(err, -r, "seccomp: optimize: %s", strerror(-r));
 	/* The child sets no_new_privs itself, before dropping privileges. */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	if (r < 0)

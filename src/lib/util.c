@@ -128,10 +128,15 @@ ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size)
 	return len;
 }
 
-uint64_t monotonic_ms(void)
+uint64_t monotonic_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t monotonic_ms(void)
+{
+	return monotonic_us() / 1000;
 }

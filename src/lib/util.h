@@ -27,5 +27,6 @@ ssize_t read_fd_to_end(int fd, char *buf, size_t size);
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size);
 
 uint64_t monotonic_ms(void);
+uint64_t monotonic_us(void);
 
 #endif

@@ -75,3 +75,16 @@ def test_one_run_executes_only_python_in_the_sandbox(quick):
     c = counts(proc)
     assert c["sandbox_execs"] == ["/usr/bin/python3"], c
     assert c["syscalls_python"] > 0 and c["syscalls_supervisor"] > 0, c
+
+
+def test_the_cli_maps_no_library_but_libc(nsrun_binary):
+    """libseccomp, libcap-ng, libcgroup and jansson are linked in (NSRUN_STATIC_DEPS):
+    the loader's work is paid on every run, so only libc (and, in the sanitizer
+    build, its runtimes) may be left to map."""
+    dynamic = subprocess.run(["readelf", "-d", nsrun_binary], capture_output=True, text=True,
+                             check=True).stdout
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic))
+    assert "libc.so.6" in needed, needed
+    sanitizer_runtimes = {"libasan.so.8", "libubsan.so.1", "libm.so.6", "libgcc_s.so.1",
+                          "libstdc++.so.6"}
+    assert needed - {"libc.so.6", "ld-linux-x86-64.so.2"} <= sanitizer_runtimes, needed

@@ -56,6 +56,11 @@ def test_ok(nsrun):
     assert doc["stdout_encoding"] == "utf-8" and not doc["stdout_truncated"]
     assert doc["backend"] == "native" and doc["error"] is None
     assert doc["wall_ms"] >= doc["setup_ms"] > 0
+    timings = doc["timings"]
+    assert set(timings) == {"setup_us", "teardown_us"}
+    assert doc["setup_ms"] * 1000 <= timings["setup_us"] < (doc["setup_ms"] + 1) * 1000
+    # from the script's end to its cgroup removed: more than nothing, less than the whole run
+    assert 0 < timings["teardown_us"] < doc["wall_ms"] * 1000
     assert doc["memory_peak_bytes"] > 1 << 20
     assert doc["enforcement"]["memory"] in ("cgroup-v1", "cgroup-v2")
     assert doc["limits"]["memory_bytes"] == 128 << 20 and doc["limits"]["swap_bytes"] == 0
