@@ -61,6 +61,9 @@ struct nsrun_config {
 	int stdout_fd;		    /* where the script's stdout is relayed; -1 = capture */
 	int stderr_fd;		    /* same for stderr */
 	int cancel_fd;		    /* readable => kill the sandbox (e.g. a signalfd); -1 = none */
+	/* Added after 0.1.0: read only when struct_size covers it. */
+	const char *policy_cache_dir; /* compiled seccomp programs kept here (docs/policy-cache.md);
+				       * NULL = no cache, compile on every run */
 };
 
 enum nsrun_status {
@@ -111,7 +114,14 @@ struct nsrun_error {
 	char hint[240]; /* how to fix it, may be empty */
 };
 
+/* Fill cfg with the defaults and struct_size.  The macro passes the
+ * caller's sizeof(*cfg): a program built against an older nsrun.h keeps
+ * working with a newer library, which neither writes nor reads the fields
+ * past its struct_size (they keep their defaults).  The function of the
+ * same name remains for programs built against 0.1.0. */
+NSRUN_PUBLIC void nsrun_config_init_sized(struct nsrun_config *cfg, size_t size);
 NSRUN_PUBLIC void nsrun_config_init(struct nsrun_config *cfg);
+#define nsrun_config_init(cfg) nsrun_config_init_sized((cfg), sizeof(*(cfg)))
 
 /* 0: the script ran (whatever its outcome) and *res is filled.
  * <0: nsrun could not run it; *err says why and *res holds no output. */

@@ -33,6 +33,8 @@ struct cli {
 	size_t n_env;
 	char rootfs[PATH_MAX];
 	char policy[PATH_MAX];
+	char policy_cache[PATH_MAX];
+	bool no_policy_cache;
 	enum output_mode mode;
 	bool output_limit_given;
 	int result_fd;	     /* -1: no result document besides --json */
@@ -59,6 +61,7 @@ enum {
 	OPT_ENV,
 	OPT_STDIN,
 	OPT_VERSION,
+	OPT_NO_POLICY_CACHE,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +71,7 @@ static const struct option long_options[] = {
 	{"rootfs", required_argument, NULL, OPT_ROOTFS},
 	{"bind-ro", required_argument, NULL, OPT_BIND_RO},
 	{"seccomp-policy", required_argument, NULL, OPT_POLICY},
+	{"no-policy-cache", no_argument, NULL, OPT_NO_POLICY_CACHE},
 	{"allow-no-memory-limit", no_argument, NULL, OPT_ALLOW_NO_MEMORY_LIMIT},
 	{"backend", required_argument, NULL, OPT_BACKEND},
 	{"docker-image", required_argument, NULL, OPT_DOCKER_IMAGE},
@@ -101,6 +105,9 @@ static void usage(FILE *out)
 	      "  --seccomp-policy FILE    OCI/Docker seccomp profile (default: policy/seccomp.json,\n"
 	      "                           or $NSRUN_SECCOMP_POLICY)\n"
 	      "  --check-policy FILE...   validate seccomp profiles, run nothing (exit 0 or 125)\n"
+	      "  --no-policy-cache        compile the seccomp profile, do not use or fill the\n"
+	      "                           cache of compiled ones ($XDG_CACHE_HOME/nsrun or\n"
+	      "                           ~/.cache/nsrun)\n"
 	      "  --allow-no-memory-limit  run even when no cgroup can enforce the memory and pids\n"
 	      "                           limits (UNSAFE: the script may use all memory)\n"
 	      "  --cpu-time DURATION      CPU-time limit per process (whole seconds, RLIMIT_CPU)\n"
@@ -258,6 +265,9 @@ static int apply_sandbox_option(struct cli *cli, int opt, char *arg)
 	case OPT_POLICY:
 		cfg->seccomp_policy = arg;
 		return 0;
+	case OPT_NO_POLICY_CACHE:
+		cli->no_policy_cache = true;
+		return 0;
 	case OPT_ALLOW_NO_MEMORY_LIMIT:
 		cfg->allow_no_memory_limit = 1;
 		return 0;
@@ -342,6 +352,9 @@ static int resolve_paths(struct cli *cli)
 		      stderr);
 		return -1;
 	}
+	if (!cli->no_policy_cache)
+		cli->cfg.policy_cache_dir = paths_policy_cache(cli->policy_cache,
+							       sizeof(cli->policy_cache));
 	return 0;
 }
 

@@ -71,3 +71,15 @@ const char *paths_find_checks(char *buf, size_t size)
 	return find("NSRUN_CHECKS", "../tests/checks", NSRUN_SOURCE_DIR "/tests/checks",
 		    NSRUN_DATADIR "/checks", buf, size);
 }
+
+const char *paths_policy_cache(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n = -1;
+
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, size, "%s/nsrun", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, size, "%s/.cache/nsrun", home);
+	return n > 0 && (size_t)n < size ? buf : NULL;
+}

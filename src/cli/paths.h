@@ -11,4 +11,8 @@ const char *paths_find_policy(char *buf, size_t size);
 /* The security checks `nsrun compare` runs by default (tests/checks). */
 const char *paths_find_checks(char *buf, size_t size);
 
+/* The per-user policy cache: $XDG_CACHE_HOME/nsrun, else $HOME/.cache/nsrun
+ * (each only when absolute, as the XDG spec says); NULL for none. */
+const char *paths_policy_cache(char *buf, size_t size);
+
 #endif

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "error.h"
@@ -18,20 +19,40 @@ const char *const config_base_env[] = {
 };
 const size_t config_base_env_count = sizeof(config_base_env) / sizeof(config_base_env[0]);
 
-void nsrun_config_init(struct nsrun_config *cfg)
+/* The layout 0.1.0 shipped: everything before policy_cache_dir. */
+#define CONFIG_SIZE_0_1 offsetof(struct nsrun_config, policy_cache_dir)
+
+/* Writes no further than size: the caller's struct may be an older, shorter one. */
+void nsrun_config_init_sized(struct nsrun_config *cfg, size_t size)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->struct_size = sizeof(*cfg);
-	cfg->backend = NSRUN_BACKEND_NATIVE;
-	cfg->memory_bytes = NSRUN_DEFAULT_MEMORY;
-	cfg->pids_limit = NSRUN_DEFAULT_PIDS;
-	cfg->timeout_ms = NSRUN_DEFAULT_TIMEOUT_MS;
-	cfg->nofile_limit = NSRUN_DEFAULT_NOFILE;
-	cfg->output_limit = NSRUN_DEFAULT_OUTPUT_LIMIT;
-	cfg->stdin_fd = -1;
-	cfg->stdout_fd = -1;
-	cfg->stderr_fd = -1;
-	cfg->cancel_fd = -1;
+	struct nsrun_config defaults;
+
+	memset(&defaults, 0, sizeof(defaults));
+	defaults.struct_size = size;
+	defaults.backend = NSRUN_BACKEND_NATIVE;
+	defaults.memory_bytes = NSRUN_DEFAULT_MEMORY;
+	defaults.pids_limit = NSRUN_DEFAULT_PIDS;
+	defaults.timeout_ms = NSRUN_DEFAULT_TIMEOUT_MS;
+	defaults.nofile_limit = NSRUN_DEFAULT_NOFILE;
+	defaults.output_limit = NSRUN_DEFAULT_OUTPUT_LIMIT;
+	defaults.stdin_fd = -1;
+	defaults.stdout_fd = -1;
+	defaults.stderr_fd = -1;
+	defaults.cancel_fd = -1;
+	memcpy(cfg, &defaults, size < sizeof(defaults) ? size : sizeof(defaults));
+}
+
+/* Parenthesised: the function, not nsrun.h's macro of the same name. */
+void(nsrun_config_init)(struct nsrun_config *cfg)
+{
+	nsrun_config_init_sized(cfg, CONFIG_SIZE_0_1);
+}
+
+const char *config_policy_cache_dir(const struct nsrun_config *cfg)
+{
+	return cfg->struct_size > offsetof(struct nsrun_config, policy_cache_dir)
+		       ? cfg->policy_cache_dir
+		       : NULL;
 }
 
 static int validate_binds(const struct nsrun_config *cfg, struct nsrun_error *err)
@@ -54,7 +75,7 @@ static int validate_binds(const struct nsrun_config *cfg, struct nsrun_error *er
 
 int config_validate(const struct nsrun_config *cfg, struct nsrun_error *err)
 {
-	if (cfg->struct_size != sizeof(*cfg))
+	if (cfg->struct_size != sizeof(*cfg) && cfg->struct_size != CONFIG_SIZE_0_1)
 		return nsrun_err(err, EINVAL, "config not initialised with nsrun_config_init()");
 	if (!cfg->script || !cfg->script[0])
 		return nsrun_err(err, EINVAL, "no script given");

@@ -15,6 +15,9 @@
 extern const char *const config_base_env[];
 extern const size_t config_base_env_count;
 
+/* cfg->policy_cache_dir, or NULL when cfg predates the field. */
+const char *config_policy_cache_dir(const struct nsrun_config *cfg);
+
 /* Pure checks of a caller's config; the first problem found is reported. */
 int config_validate(const struct nsrun_config *cfg, struct nsrun_error *err);
 

@@ -674,7 +674,7 @@ static int pol_read_fd(int fd, const char *path, size_t size, char **ret, size_t
 }
 
 /* Read whole, so the parser and pol_locate() see the same bytes. */
-static int pol_read_file(const char *path, char **ret, size_t *ret_len, struct nsrun_error *err)
+int pol_read_file(const char *path, char **ret, size_t *ret_len, struct nsrun_error *err)
 {
 	struct stat st;
 	int fd, r;
@@ -704,9 +704,16 @@ int pol_load_file(const char *path, struct nsrun_policy *ret, struct nsrun_error
 	r = pol_read_file(path, &text, &len, err);
 	if (r < 0)
 		return r;
-	r = pol_parse(text, len, path, ret, err);
+	r = pol_load_buffer(text, len, path, ret, err);
 	free(text);
 	return r;
+}
+
+int pol_load_buffer(const char *text, size_t len, const char *name, struct nsrun_policy *ret,
+		    struct nsrun_error *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	return pol_parse(text, len, name, ret, err);
 }
 
 int pol_load_string(const char *json, const char *name, struct nsrun_policy *ret,

@@ -52,7 +52,14 @@ struct nsrun_policy {
 /* Parse path; on error err->msg is "FILE:LINE: reason" and *ret is left
  * empty (pol_free() on it is harmless). */
 int pol_load_file(const char *path, struct nsrun_policy *ret, struct nsrun_error *err);
-/* Same from memory; name is used in messages. */
+/* Read the whole file into *ret (malloc'd, NUL-terminated, *ret_len bytes
+ * without the NUL); errors name the path as pol_load_file's do. */
+int pol_read_file(const char *path, char **ret, size_t *ret_len, struct nsrun_error *err);
+/* Parse exactly len bytes of text (a NUL among them is an error, as it is
+ * in a file); name is used in messages. */
+int pol_load_buffer(const char *text, size_t len, const char *name, struct nsrun_policy *ret,
+		    struct nsrun_error *err);
+/* Same from a C string; name is used in messages. */
 int pol_load_string(const char *json, const char *name, struct nsrun_policy *ret,
 		    struct nsrun_error *err);
 void pol_free(struct nsrun_policy *pol);

@@ -23,6 +23,7 @@
 #include "error.h"
 #include "monitor.h"
 #include "policy.h"
+#include "policy_cache.h"
 #include "result.h"
 #include "script.h"
 #include "sync.h"
@@ -145,17 +146,36 @@ static int build_command(struct run_ctx *ctx, struct nsrun_error *err)
 	return 0;
 }
 
+/* The policy file is read once: the cache compares these bytes, and on a
+ * miss the parser gets the same ones, so what is stored is what they
+ * compile to.  A cache problem of any kind only means compiling. */
 static int compile_policy(struct run_ctx *ctx, struct nsrun_error *err)
 {
 	const char *path = ctx->cfg->seccomp_policy ? ctx->cfg->seccomp_policy : NSRUN_DEFAULT_POLICY;
+	const char *cache = config_policy_cache_dir(ctx->cfg);
 	struct nsrun_policy policy;
+	struct nsrun_error miss; /* why the cache did not serve: no concern of the run's */
+	struct pc_key key = {0}; /* not read before pc_key_native() fills it */
+	char *text = NULL;
+	size_t len = 0;
 	int r;
 
-	r = pol_load_file(path, &policy, err);
+	r = pol_read_file(path, &text, &len, err);
 	if (r < 0)
 		return r;
-	r = sc_compile(&policy, &ctx->plan.seccomp, err);
+	if (cache && pc_key_native(&key, text, len, &miss) < 0)
+		cache = NULL;
+	if (cache && pc_load(cache, &key, &ctx->plan.seccomp, &miss) == 0) {
+		free(text);
+		return 0;
+	}
+	r = pol_load_buffer(text, len, path, &policy, err);
+	if (r == 0)
+		r = sc_compile(&policy, &ctx->plan.seccomp, err);
+	if (r == 0 && cache)
+		pc_store(cache, &key, &ctx->plan.seccomp, &miss);
 	pol_free(&policy);
+	free(text);
 	return r;
 }
 

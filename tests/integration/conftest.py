@@ -65,6 +65,21 @@ def rootfs(request):
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_policy_cache(tmp_path_factory):
+    """The suite's runs share a policy cache of their own, not the user's
+    ~/.cache/nsrun: nothing is left in the home directory, and most runs
+    take the warm-cache path most real runs take.  test_policy_cache.py
+    gives its tests a HOME each."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 @pytest.fixture
 def nsrun(nsrun_binary, rootfs, tmp_path):
     return Runner(nsrun_binary, rootfs, tmp_path)
