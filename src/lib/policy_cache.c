@@ -6,7 +6,8 @@
  * the stored key to equal the caller's byte for byte, so two keys with
  * the same hash only ever cost a miss.
  *
- * Trust, as ssh has it for its keys: the directory and the file belong to
+ * Trust, as ssh has it for its keys: every step from / to the directory
+ * is root's or the effective uid's, the directory and the file belong to
  * the effective uid and are writable by no one else, the directory is not
  * a symbolic link and the file is opened without following one.  Only the
  * owner (or root) can then have written the file, and nsrun writes only
@@ -234,15 +235,127 @@ static int pc_trusted(const struct stat *st, const char *dir, const char *name,
 	return 0;
 }
 
-/* The directory itself, not a symbolic link to one, and ours alone. */
-static int pc_open_dir(const char *dir, struct nsrun_error *err)
+/* ---- the way to the directory ---- */
+
+#define PC_DEPTH_MAX 64 /* components of the directory's path */
+
+/* A step on the way to the cache, as ssh checks the way to its keys: root's
+ * or ours, and a directory writable by others only if sticky (/tmp: no one
+ * else can rename what is ours in it).  A symbolic link of root's or ours
+ * points where root or we chose.  Without this, a user could point root's
+ * cache anywhere (sudo keeps HOME): ~/.cache -> /etc. */
+static int pc_safe_step(const struct stat *st, const char *dir, const char *name,
+			struct nsrun_error *err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return nsrun_err(err, EPERM, "policy cache %s: %s is owned by uid %u", dir, name,
+				 (unsigned)st->st_uid);
+	if (S_ISDIR(st->st_mode) && (st->st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !(st->st_mode & S_ISVTX))
+		return nsrun_err(err, EPERM, "policy cache %s: %s is writable by others", dir, name);
+	return 0;
+}
+
+/* dir's components, in place: "/a//b/." -> {"a", "b"}; ".." is refused. */
+static int pc_components(char *path, char *names[], int max)
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (strcmp(t, ".") == 0)
+			continue;
+		if (strcmp(t, "..") == 0 || n == max)
+			return -1;
+		names[n++] = t;
+	}
+	return n;
+}
+
+/* name in the directory at (an O_PATH fd), as an O_PATH fd: itself, or
+ * where it points if it is a safe link. */
+static int pc_lookup(int at, const char *name, const char *dir, struct nsrun_error *err)
+{
 	struct stat st;
+	int fd = openat(at, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int r;
 
 	if (fd < 0)
+		return nsrun_err_sys(err, "policy cache %s: %s", dir, name);
+	if (fstat(fd, &st) < 0)
+		r = nsrun_err_sys(err, "policy cache %s: %s", dir, name);
+	else if (!S_ISLNK(st.st_mode))
+		return fd;
+	else
+		r = pc_safe_step(&st, dir, name, err);
+	close(fd);
+	if (r < 0)
+		return r;
+	fd = openat(at, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? nsrun_err_sys(err, "policy cache %s: %s", dir, name) : fd;
+}
+
+/* mkdir name 0700 in at, only if at is ours: root, whose HOME may still be
+ * a user's, must not leave a root-owned cache in it. */
+static int pc_mkdir_in(int at, const char *name, const char *dir, struct nsrun_error *err)
+{
+	struct stat st;
+
+	if (fstat(at, &st) < 0)
 		return nsrun_err_sys(err, "policy cache %s", dir);
+	if (st.st_uid != geteuid())
+		return nsrun_err(err, EPERM, "policy cache %s: will not make %s in a directory of "
+					     "uid %u", dir, name, (unsigned)st.st_uid);
+	if (mkdirat(at, name, 0700) < 0 && errno != EEXIST) /* EEXIST: a concurrent run */
+		return nsrun_err_sys(err, "policy cache %s: %s", dir, name);
+	return 0;
+}
+
+/* One step down from at (closed): the next directory as an O_PATH fd,
+ * made first if missing and may_make. */
+static int pc_step(int at, const char *name, const char *dir, int may_make,
+		   struct nsrun_error *err)
+{
+	struct stat st;
+	int fd = pc_lookup(at, name, dir, err);
+	int r = 0;
+
+	if (fd == -ENOENT && may_make && pc_mkdir_in(at, name, dir, err) == 0)
+		fd = pc_lookup(at, name, dir, err);
+	close(at);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		r = nsrun_err_sys(err, "policy cache %s: %s", dir, name);
+	else if (!S_ISDIR(st.st_mode))
+		r = nsrun_err(err, ENOTDIR, "policy cache %s: %s is not a directory", dir, name);
+	else
+		r = pc_safe_step(&st, dir, name, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* The last step: the cache directory itself, not a link, ours alone. */
+static int pc_last_step(int at, const char *name, const char *dir, int may_make,
+			struct nsrun_error *err)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	struct stat st;
+	int fd = openat(at, name, flags);
+	int r = 0;
+
+	if (fd < 0 && errno == ENOENT && may_make) {
+		r = pc_mkdir_in(at, name, dir, err);
+		fd = r < 0 ? -1 : openat(at, name, flags);
+	}
+	if (fd < 0 && r == 0)
+		r = nsrun_err_sys(err, "policy cache %s", dir);
+	close(at);
+	if (fd < 0)
+		return r;
 	r = fstat(fd, &st) < 0 ? nsrun_err_sys(err, "policy cache %s", dir)
 			       : pc_trusted(&st, dir, "", err);
 	if (r < 0) {
@@ -250,6 +363,29 @@ static int pc_open_dir(const char *dir, struct nsrun_error *err)
 		return r;
 	}
 	return fd;
+}
+
+/* The cache directory, reached from / one safe step at a time, each held
+ * by its fd (nothing to swap between a check and its use).  The last
+ * `make` components are made when missing (~/.cache and ~/.cache/nsrun). */
+static int pc_open_dir(const char *dir, int make, struct nsrun_error *err)
+{
+	char path[PATH_MAX], *names[PC_DEPTH_MAX];
+	size_t len = strlen(dir);
+	int n, at;
+
+	if (dir[0] != '/' || len >= sizeof(path))
+		return nsrun_err(err, EINVAL, "policy cache %s: not an absolute path", dir);
+	memcpy(path, dir, len + 1);
+	n = pc_components(path, names, PC_DEPTH_MAX);
+	if (n < 1)
+		return nsrun_err(err, EINVAL, "policy cache %s: not a directory's path", dir);
+	at = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (at < 0)
+		return nsrun_err_sys(err, "policy cache %s: /", dir);
+	for (int i = 0; i < n - 1 && at >= 0; i++)
+		at = pc_step(at, names[i], dir, i >= n - make, err);
+	return at < 0 ? at : pc_last_step(at, names[n - 1], dir, make > 0, err);
 }
 
 /* A regular file of ours, of a size that fits key: a header, the key and
@@ -272,14 +408,19 @@ static int pc_check_stat(const struct stat *st, const struct pc_key *key, const 
 	return 0;
 }
 
-/* O_NONBLOCK: a FIFO under the name must not hang the run. */
+/* O_NONBLOCK: a FIFO swapped in after the check must not hang the run. */
 static int pc_open_entry(int dfd, const char *dir, const char *name, const struct pc_key *key,
 			 size_t *ret_insns, struct nsrun_error *err)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	int r;
+	int fd, r;
 
+	/* Not even opened unless a regular file: opening a device has effects. */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return nsrun_err_sys(err, "policy cache %s/%s", dir, name);
+	if (!S_ISREG(st.st_mode))
+		return nsrun_err(err, EINVAL, "policy cache %s/%s: not a regular file", dir, name);
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return nsrun_err_sys(err, "policy cache %s/%s", dir, name);
 	r = fstat(fd, &st) < 0 ? nsrun_err_sys(err, "policy cache %s/%s", dir, name)
@@ -372,7 +513,7 @@ int pc_load(const char *dir, const struct pc_key *key, struct sc_program *ret,
 
 	ret->filter = NULL;
 	ret->len = 0;
-	dfd = pc_open_dir(dir, err);
+	dfd = pc_open_dir(dir, 0, err);
 	if (dfd < 0)
 		return dfd;
 	pc_file_name(key, name);
@@ -386,71 +527,6 @@ int pc_load(const char *dir, const struct pc_key *key, struct sc_program *ret,
 }
 
 /* ---- store ---- */
-
-/* "a/b/" -> "a" and "b"; "b" -> "." and "b"; "/b" -> "/" and "b". */
-static int pc_split(const char *path, char *parent, size_t size, char *base, size_t base_size)
-{
-	size_t end = strlen(path), start, plen;
-
-	while (end > 1 && path[end - 1] == '/')
-		end--;
-	start = end;
-	while (start > 0 && path[start - 1] != '/')
-		start--;
-	plen = start;
-	while (plen > 1 && path[plen - 1] == '/')
-		plen--;
-	if (end == start || end - start >= base_size || plen >= size)
-		return -1;
-	memcpy(base, path + start, end - start);
-	base[end - start] = '\0';
-	memcpy(parent, plen ? path : ".", plen ? plen : 1);
-	parent[plen ? plen : 1] = '\0';
-	return strcmp(base, ".") != 0 && strcmp(base, "..") != 0 ? 0 : -1;
-}
-
-/* mkdir path 0700, only inside a directory of the caller's: root, whose
- * HOME may still be a user's (sudo), must not leave a root-owned cache in
- * it.  With parents > 0 a missing parent is made the same way (~/.cache). */
-static int pc_mkdir(const char *path, int parents, struct nsrun_error *err)
-{
-	char parent[PATH_MAX], base[NAME_MAX + 1];
-	struct stat st;
-	int pfd, r;
-
-	if (pc_split(path, parent, sizeof(parent), base, sizeof(base)) < 0)
-		return nsrun_err(err, EINVAL, "policy cache %s: not a directory name", path);
-	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0 && errno == ENOENT && parents > 0) {
-		r = pc_mkdir(parent, parents - 1, err);
-		if (r < 0)
-			return r;
-		pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (pfd < 0)
-		return nsrun_err_sys(err, "policy cache %s", parent);
-	if (fstat(pfd, &st) < 0)
-		r = nsrun_err_sys(err, "policy cache %s", parent);
-	else if (st.st_uid != geteuid())
-		r = nsrun_err(err, EPERM, "policy cache %s: %s is owned by uid %u, not %u", path,
-			      parent, (unsigned)st.st_uid, (unsigned)geteuid());
-	else if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST) /* EEXIST: a concurrent run */
-		r = nsrun_err_sys(err, "policy cache %s", path);
-	else
-		r = 0;
-	close(pfd);
-	return r;
-}
-
-static int pc_make_dir(const char *dir, struct nsrun_error *err)
-{
-	int fd = pc_open_dir(dir, err);
-
-	if (fd != -ENOENT)
-		return fd;
-	fd = pc_mkdir(dir, 1, err);
-	return fd < 0 ? fd : pc_open_dir(dir, err);
-}
 
 /* What is under the name may be replaced only if it is a regular file of
  * ours: anything else was not put there by nsrun, and stays. */
@@ -585,7 +661,7 @@ int pc_store(const char *dir, const struct pc_key *key, const struct sc_program 
 
 	if (!prog->filter || prog->len < 1 || prog->len > BPF_MAXINSNS || key->ids_len == 0)
 		return nsrun_err(err, EINVAL, "policy cache: nothing to store");
-	dfd = pc_make_dir(dir, err);
+	dfd = pc_open_dir(dir, 2, err);
 	if (dfd < 0)
 		return dfd;
 	pc_file_name(key, name);

@@ -4,9 +4,10 @@
  *
  * A cache file holds its whole key (what the program depends on besides
  * the policy, then every byte of the policy) and the program with its
- * checksum.  A file is used only when the key matches byte for byte and
- * the directory and the file are the caller's own and writable by no one
- * else; anything else is a miss, and the caller compiles as if there were
+ * checksum.  A file is used only when the key matches byte for byte, the
+ * way to the directory is root's or the caller's, and the directory and
+ * the file are the caller's own and writable by no one else; anything else
+ * is a miss, and the caller compiles as if there were
  * no cache.  docs/policy-cache.md describes the rules for users. */
 #ifndef NSRUN_POLICY_CACHE_H
 #define NSRUN_POLICY_CACHE_H
@@ -47,9 +48,9 @@ int pc_key_init(struct pc_key *key, const struct pc_ids *ids, const char *policy
 void pc_file_name(const struct pc_key *key, char name[PC_NAME_SIZE]);
 
 /* 0: *ret holds the cached program for key (free with sc_program_free).
- * <0: a miss, and err says why: -ENOENT nothing cached, -EPERM or -ELOOP
- * an untrusted directory or file, -ESTALE a file made for another key,
- * -EINVAL a damaged file. */
+ * <0: a miss, and err says why: -ENOENT nothing cached, -EPERM, -ENOTDIR
+ * or -ELOOP an untrusted way, directory or file, -ESTALE a file made for
+ * another key, -EINVAL a damaged file or a path that is not absolute. */
 int pc_load(const char *dir, const struct pc_key *key, struct sc_program *ret,
 	    struct nsrun_error *err);
 /* Keep prog for key in dir, which is created 0700 (and its parent, as for

@@ -43,6 +43,7 @@ struct run_ctx {
 	int pidfd;
 	uint64_t start_us;
 	uint64_t ended_us; /* the script's end, as the supervisor learnt it */
+	bool policy_cached; /* the seccomp program was read from the policy cache */
 };
 
 static int rootfs_error(struct nsrun_error *err, const char *fmt, const char *a, const char *b)
@@ -166,6 +167,7 @@ static int compile_policy(struct run_ctx *ctx, struct nsrun_error *err)
 	if (cache && pc_key_native(&key, text, len, &miss) < 0)
 		cache = NULL;
 	if (cache && pc_load(cache, &key, &ctx->plan.seccomp, &miss) == 0) {
+		ctx->policy_cached = true;
 		free(text);
 		return 0;
 	}
@@ -360,6 +362,17 @@ static void take_output(struct mon_output *out, char **ret_buf, size_t *ret_len)
 	out->buf = NULL;
 }
 
+/* An error the sandbox sent is nsrun's, not the script's: only nsrun's code
+ * holds the sync socket, which closes at execve.  The workload leaves with
+ * NSRUN_EXIT_SETUP when a step fails (the seccomp install included), and
+ * with 126 or 127 when Python cannot be executed: those stay exit codes. */
+static bool workload_failed_setup(const struct monitor *mon)
+{
+	int status = mon->workload_status;
+
+	return !mon->have_status || (WIFEXITED(status) && WEXITSTATUS(status) == NSRUN_EXIT_SETUP);
+}
+
 static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun_error *err)
 {
 	struct run_facts facts;
@@ -380,9 +393,14 @@ static int supervise(struct run_ctx *ctx, struct nsrun_result *res, struct nsrun
 	ctx->ended_us = mon.exit_at_us ? mon.exit_at_us : monotonic_us();
 	res->setup_us = mon.exec_at_us ? mon.exec_at_us - ctx->start_us : 0;
 	res->setup_ms = res->setup_us / 1000;
-	if (r == 0 && mon.have_error && !mon.have_status) {
+	if (r == 0 && mon.have_error && workload_failed_setup(&mon)) {
 		*err = mon.child_error;
 		diag_explain_error(DIAG_STAGE_SETUP, err);
+		/* Only the owner can have put a program the kernel refuses there. */
+		if (ctx->policy_cached && strncmp(err->msg, "seccomp:", 8) == 0)
+			nsrun_err_hint(err, "the program came from the policy cache %s: delete that "
+					    "directory, and the next run compiles the policy again",
+				       config_policy_cache_dir(ctx->cfg));
 		r = nsrun_err_kind(err, "sandbox_setup");
 	}
 	if (ctx->have_cgroup) {

@@ -362,6 +362,64 @@ def test_no_cache_is_made_in_another_users_home(home, cwd_script):
     assert os.listdir(home.path) == []
 
 
+def test_no_cache_is_made_where_another_users_link_points(home, cwd_script):
+    """root with HOME still a user's whose ~/.cache is a link to a directory
+    of root's (/etc, say): every step to the cache must be root's, so nothing
+    is made there, and the run compiles."""
+    need_root()
+    target = home.tmp / "roots-dir"
+    target.mkdir()
+    (home.path / ".cache").symlink_to(target)
+    os.lchown(home.path / ".cache", 65534, 65534)
+    result = home.run(cwd_script, trace=True)
+    assert result.returncode == 0 and result.stdout == ALLOWED, result.stderr
+    assert_compiled(result)
+    assert os.listdir(target) == []
+
+
+def test_a_directory_of_roots_in_another_users_home_is_not_used(home, cwd_script):
+    """A directory root left in a user's home (by sudo pip, say) that the user
+    renames to ~/.cache/nsrun is root's, but the way to it is the user's."""
+    need_root()
+    assert home.run(cwd_script).returncode == 0   # root's cache, root's HOME for now
+    before = home.entries()
+    os.chown(home.path / ".cache", 65534, 65534)
+    result = home.run(cwd_script, trace=True)
+    assert result.returncode == 0 and result.stdout == ALLOWED, result.stderr
+    assert_compiled(result)
+    os.chown(home.path, 65534, 65534)
+    assert home.run(cwd_script).returncode == 0
+    assert home.entries() == before
+
+
+def fnv1a(data):
+    h = 0xcbf29ce484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def test_a_program_the_kernel_refuses_fails_with_a_hint_to_the_cache(home, cwd_script):
+    """Only the owner can put a well-formed file with a program the kernel
+    refuses in the cache: the run fails as nsrun's (125, setup_error), not as
+    the script's, and says where the program came from."""
+    assert home.run(cwd_script).returncode == 0
+    entry = home.entry()
+    data = bytearray(entry.read_bytes())
+    prog_len = int.from_bytes(data[24:28], "little")
+    start = len(data) - 8 * prog_len
+    data[start:start + 2] = (0xFFFF).to_bytes(2, "little")   # no such BPF opcode
+    data[32:40] = fnv1a(bytes(data[start:])).to_bytes(8, "little")
+    write_entry(entry, bytes(data))
+    result = home.run(cwd_script, ["--json"])
+    doc = json.loads(result.stdout)
+    assert result.returncode == 125 and doc["status"] == "setup_error", doc
+    assert doc["error"]["message"].startswith("seccomp: installing the filter failed"), doc
+    assert str(home.cache) in doc["error"]["hint"], doc
+    shutil.rmtree(home.cache)   # as the hint says
+    assert home.run(cwd_script).stdout == ALLOWED
+
+
 @pytest.mark.parametrize("fixture", ["syntax.json", "allowlist-ioctl-unconditional.json",
                                      "sc-unknown-syscall.json"])
 def test_a_broken_policy_fails_the_same_with_or_without_a_cache(home, nsrun, fixture):

@@ -387,7 +387,7 @@ static void test_symbolic_links_miss(void **state)
 	path_join(moved, f->base, "elsewhere.bpf");
 	assert_int_equal(rename(f->entry, moved), 0);
 	assert_int_equal(symlink(moved, f->entry), 0);
-	expect_miss(f, &f->key, ELOOP, "Too many levels of symbolic links");
+	expect_miss(f, &f->key, EINVAL, "not a regular file"); /* not even followed */
 	assert_int_equal(unlink(f->entry), 0);
 	assert_int_equal(rename(moved, f->entry), 0);
 	expect_hit(f, &f->key, &f->prog);
@@ -494,6 +494,67 @@ static void test_a_load_creates_nothing(void **state)
 
 	expect_miss(f, &f->key, ENOENT, "No such file or directory");
 	assert_int_equal(access(dirname_of(f->dir, parent), F_OK), -1);
+}
+
+/* Every step from / to the directory is root's or ours: otherwise another
+ * user could point root's cache (sudo keeps HOME) at a place of its choice. */
+static void test_the_way_to_the_directory_is_roots_or_ours(void **state)
+{
+	struct fixture *f = *state;
+	char real[PATH_MAX], via[PATH_MAX];
+
+	skip_unless_root();
+	store(f);
+	assert_int_equal(chown(f->base, OTHER_UID, OTHER_UID), 0);
+	expect_miss(f, &f->key, EPERM, "is owned by uid 65534");
+	assert_int_equal(chown(f->base, 0, 0), 0);
+	expect_hit(f, &f->key, &f->prog);
+
+	/* base/via -> base/real: a link of ours is followed, another's is not. */
+	path_join(real, f->base, "real");
+	path_join(via, f->base, "via");
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, via), 0);
+	assert_true(snprintf(f->dir, sizeof(f->dir), "%s/nsrun", via) < PATH_MAX);
+	store(f);
+	expect_hit(f, &f->key, &f->prog);
+	assert_int_equal(lchown(via, OTHER_UID, OTHER_UID), 0);
+	expect_miss(f, &f->key, EPERM, "via is owned by uid 65534");
+	path_join(f->dir, real, "nsrun");
+	entry_of(f, &f->key, f->entry);
+	assert_int_equal(unlink(f->entry), 0);
+	assert_int_equal(rmdir(f->dir), 0);
+	assert_true(snprintf(f->dir, sizeof(f->dir), "%s/nsrun", via) < PATH_MAX);
+	expect_store_refused(f, EPERM, "via is owned by uid 65534");
+	path_join(f->dir, real, "nsrun");
+	assert_int_equal(access(f->dir, F_OK), -1); /* nothing made where it points */
+}
+
+/* A directory on the way that others may write is safe only if sticky, as
+ * /tmp: then no one else can rename what is ours in it. */
+static void test_a_directory_on_the_way_others_may_write_must_be_sticky(void **state)
+{
+	struct fixture *f = *state;
+
+	store(f);
+	assert_int_equal(chmod(f->base, 0777), 0);
+	expect_miss(f, &f->key, EPERM, "is writable by others");
+	expect_store_refused(f, EPERM, "is writable by others");
+	assert_int_equal(chmod(f->base, 01777), 0);
+	expect_hit(f, &f->key, &f->prog);
+}
+
+static void test_only_an_absolute_path_without_dot_dot_is_a_cache(void **state)
+{
+	struct fixture *f = *state;
+
+	store(f);
+	memmove(f->dir, f->dir + 1, strlen(f->dir)); /* "tmp/...": relative */
+	expect_miss(f, &f->key, EINVAL, "not an absolute path");
+	assert_true(snprintf(f->dir, sizeof(f->dir), "%s/cache/../cache/nsrun", f->base) < PATH_MAX);
+	expect_miss(f, &f->key, EINVAL, "not a directory's path");
+	assert_true(snprintf(f->dir, sizeof(f->dir), "%s//cache/./nsrun/", f->base) < PATH_MAX);
+	expect_hit(f, &f->key, &f->prog);
 }
 
 static size_t count_entries(const char *dir, size_t *ret_other)
@@ -622,6 +683,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_the_directory_is_made_only_in_a_directory_of_ours,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_load_creates_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_the_way_to_the_directory_is_roots_or_ours, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_directory_on_the_way_others_may_write_must_be_sticky,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_an_absolute_path_without_dot_dot_is_a_cache,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stores_keep_at_most_PC_KEEP_entries, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_only_real_programs_are_stored, setup, teardown),
