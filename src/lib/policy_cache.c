@@ -320,8 +320,10 @@ static int pc_step(int at, const char *name, const char *dir, int may_make,
 	int fd = pc_lookup(at, name, dir, err);
 	int r = 0;
 
-	if (fd == -ENOENT && may_make && pc_mkdir_in(at, name, dir, err) == 0)
-		fd = pc_lookup(at, name, dir, err);
+	if (fd == -ENOENT && may_make) {
+		r = pc_mkdir_in(at, name, dir, err);
+		fd = r < 0 ? r : pc_lookup(at, name, dir, err); /* the code err now holds */
+	}
 	close(at);
 	if (fd < 0)
 		return fd;

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -408,6 +410,26 @@ static void test_a_fifo_is_a_miss_without_blocking(void **state)
 	expect_miss(f, &f->key, EINVAL, "not a regular file");
 }
 
+/* What is not a regular file is not even opened: opening a device node (or
+ * a FIFO) can have effects.  inotify sees every open of the inode. */
+static void test_what_is_not_a_file_is_never_opened(void **state)
+{
+	struct fixture *f = *state;
+	struct inotify_event ev;
+	int in;
+
+	store(f);
+	assert_int_equal(unlink(f->entry), 0);
+	assert_int_equal(mkfifo(f->entry, 0600), 0);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, f->entry, IN_OPEN) >= 0);
+	expect_miss(f, &f->key, EINVAL, "not a regular file");
+	assert_int_equal(read(in, &ev, sizeof(ev)), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(in);
+}
+
 static void expect_store_refused(struct fixture *f, int code, const char *reason)
 {
 	struct nsrun_error err = {0};
@@ -557,6 +579,34 @@ static void test_only_an_absolute_path_without_dot_dot_is_a_cache(void **state)
 	expect_hit(f, &f->key, &f->prog);
 }
 
+/* A user whose cache would go in a missing directory inside one of root's
+ * is refused for that reason (EPERM), not told the path is missing. */
+static void test_a_user_makes_nothing_in_a_directory_of_roots(void **state)
+{
+	struct fixture *f = *state;
+	int status = 0;
+	pid_t pid;
+
+	skip_unless_root();
+	assert_int_equal(chmod(f->base, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct nsrun_error err = {0};
+		int r;
+
+		if (setresgid(OTHER_UID, OTHER_UID, OTHER_UID) < 0 ||
+		    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) < 0)
+			_exit(2);
+		r = pc_store(f->dir, &f->key, &f->prog, &err); /* base/cache/nsrun */
+		_exit(r == -EPERM && strstr(err.msg, "will not make cache") ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(access(f->dir, F_OK), -1);
+}
+
 static size_t count_entries(const char *dir, size_t *ret_other)
 {
 	char cmd[PATH_MAX + 64];
@@ -689,6 +739,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_only_an_absolute_path_without_dot_dot_is_a_cache,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_user_makes_nothing_in_a_directory_of_roots,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_what_is_not_a_file_is_never_opened, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stores_keep_at_most_PC_KEEP_entries, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_only_real_programs_are_stored, setup, teardown),
